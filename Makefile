@@ -1,0 +1,56 @@
+# pidone: `make demo` builds the static binary and shows it at work;
+# `make test` runs every test. Both install what they need.
+
+TARGET   ?= x86_64-unknown-linux-musl
+DIST     := dist
+BIN      := $(DIST)/pidone
+RELEASE  := target/$(TARGET)/release/pidone
+HELPER   := target/debug/pidone-testhelper
+CARGO    ?= cargo
+
+# Debian packages the tests use: unshare (util-linux), python3 (pty test),
+# file (static-link check).
+DEB_PKGS := util-linux python3 file procps
+
+.PHONY: all build demo test unit integration deps musl-target helper clean
+
+all: build
+
+## build: the static musl binary at dist/pidone
+build: musl-target
+	$(CARGO) build --release --locked --target $(TARGET) -p pidone
+	@mkdir -p $(DIST)
+	cp $(RELEASE) $(BIN)
+	@file $(BIN) | grep -q 'statically linked' || { echo "$(BIN) is not statically linked"; file $(BIN); exit 1; }
+	@echo "built $(BIN): $$(stat -c %s $(BIN)) bytes, statically linked"
+
+musl-target:
+	@rustup target list --installed | grep -qx '$(TARGET)' || rustup target add $(TARGET)
+
+## deps: Debian packages the tests need, installed only when missing
+deps:
+	@missing=""; \
+	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	command -v python3 >/dev/null || missing="$$missing python3"; \
+	command -v file    >/dev/null || missing="$$missing file"; \
+	command -v ps      >/dev/null || missing="$$missing procps"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+helper:
+	$(CARGO) build --locked -p pidone-testhelper
+
+## demo: build, then run a small process tree under pidone as PID 1
+demo: build deps
+	@./examples/demo.sh $(BIN)
+
+## test: unit tests, then the integration suite against dist/pidone
+test: deps build helper
+	PIDONE_BIN=$(CURDIR)/$(BIN) PIDONE_TESTHELPER=$(CURDIR)/$(HELPER) \
+		$(CARGO) test --locked --workspace -- --test-threads=2
+
+clean:
+	$(CARGO) clean
+	rm -rf $(DIST)

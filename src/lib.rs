@@ -1,0 +1,64 @@
+//! pidone: a tiny static init and entrypoint for containers.
+//!
+//! `main.rs` hands argv to [`main`]; everything else is one module per concern:
+//! `cli` (grammar), `supervise` (run mode: spawn, signal loop, shutdown),
+//! `env` (env files and secrets), `user` (privilege drop), `probe` (health
+//! checks and waits), `signals`, `exec`, `log`, and `sys` (raw syscalls).
+
+pub mod cli;
+pub mod env;
+pub mod error;
+pub mod exec;
+pub mod log;
+pub mod probe;
+pub mod signals;
+pub mod supervise;
+pub mod sys;
+pub mod user;
+
+use std::ffi::OsString;
+use std::io::Write;
+
+/// Run pidone with `args` (without argv\[0\]); returns the process exit code.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let probe_mode = args.first().is_some_and(|a| a == "probe");
+    let vars = |name: &str| std::env::var_os(name);
+    let mode = match cli::parse(args, &vars) {
+        Ok(mode) => mode,
+        Err(e) => {
+            log::error!("{e}");
+            // Docker reserves 2 for HEALTHCHECK: a probe only ever says 0 or 1.
+            return if probe_mode { 1 } else { e.code };
+        }
+    };
+    let result = match mode {
+        cli::Mode::Help(text) => {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            Ok(0)
+        }
+        cli::Mode::Version => {
+            let _ = writeln!(std::io::stdout().lock(), "pidone {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+        cli::Mode::Run(opts) => {
+            log::configure(opts.log.level, opts.log.format);
+            supervise::run(opts)
+        }
+        cli::Mode::Env(opts) => {
+            log::configure(opts.log.level, opts.log.format);
+            env::command(opts)
+        }
+        cli::Mode::Probe(opts) => {
+            log::configure(opts.log.level, opts.log.format);
+            Ok(probe::main(opts))
+        }
+        cli::Mode::Wait(opts) => {
+            log::configure(opts.log.level, opts.log.format);
+            Ok(probe::wait_main(opts))
+        }
+    };
+    result.unwrap_or_else(|e| {
+        log::error!("{e}");
+        e.code
+    })
+}

@@ -1,0 +1,141 @@
+//! The logger: the only place that writes pidone's own messages to stderr.
+//!
+//! Lines are `pidone: LEVEL: message`, or one JSON object a line with
+//! `--log-format json`. stdout is never used: it belongs to the app and to results.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Level {
+    Error = 0,
+    Warn = 1,
+    Info = 2,
+    Debug = 3,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        match s.to_ascii_lowercase().as_str() {
+            "error" => Some(Level::Error),
+            "warn" | "warning" => Some(Level::Warn),
+            "info" => Some(Level::Info),
+            "debug" => Some(Level::Debug),
+            _ => None,
+        }
+    }
+
+    fn from_u8(v: u8) -> Level {
+        match v {
+            0 => Level::Error,
+            1 => Level::Warn,
+            2 => Level::Info,
+            _ => Level::Debug,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+static LEVEL: AtomicU8 = AtomicU8::new(Level::Warn as u8);
+static JSON: AtomicU8 = AtomicU8::new(0);
+
+pub fn configure(level: Level, format: Format) {
+    LEVEL.store(level as u8, Ordering::Relaxed);
+    JSON.store(u8::from(format == Format::Json), Ordering::Relaxed);
+}
+
+pub fn enabled(level: Level) -> bool {
+    level <= Level::from_u8(LEVEL.load(Ordering::Relaxed))
+}
+
+/// Write one log line. Errors writing to stderr are ignored: there is nowhere
+/// else to report them, and PID 1 must not die of a closed stderr.
+pub fn write(level: Level, msg: &str) {
+    if !enabled(level) {
+        return;
+    }
+    let line = if JSON.load(Ordering::Relaxed) != 0 {
+        let mut s = String::with_capacity(msg.len() + 48);
+        s.push_str("{\"prog\":\"pidone\",\"level\":\"");
+        s.push_str(level.name());
+        s.push_str("\",\"msg\":");
+        json_string(&mut s, msg);
+        s.push_str("}\n");
+        s
+    } else {
+        format!("pidone: {}: {}\n", level.name(), msg)
+    };
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// Append `s` to `out` as a JSON string literal.
+pub fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let v = c as usize;
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(v >> 4) & 0xf]));
+                out.push(char::from(HEX[v & 0xf]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+macro_rules! log_at {
+    ($level:expr, $($arg:tt)*) => {
+        if $crate::log::enabled($level) {
+            $crate::log::write($level, &format!($($arg)*));
+        }
+    };
+}
+pub(crate) use log_at;
+
+macro_rules! error { ($($arg:tt)*) => { $crate::log::log_at!($crate::log::Level::Error, $($arg)*) }; }
+macro_rules! warning { ($($arg:tt)*) => { $crate::log::log_at!($crate::log::Level::Warn, $($arg)*) }; }
+macro_rules! info { ($($arg:tt)*) => { $crate::log::log_at!($crate::log::Level::Info, $($arg)*) }; }
+macro_rules! debug { ($($arg:tt)*) => { $crate::log::log_at!($crate::log::Level::Debug, $($arg)*) }; }
+pub(crate) use {debug, error, info, warning};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_escapes_controls_and_quotes() {
+        let mut s = String::new();
+        json_string(&mut s, "a\"b\\c\nd\u{1}");
+        assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+
+    #[test]
+    fn levels_parse_and_order() {
+        assert_eq!(Level::parse("INFO"), Some(Level::Info));
+        assert_eq!(Level::parse("nope"), None);
+        assert!(Level::Error < Level::Debug);
+    }
+}

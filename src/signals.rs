@@ -1,0 +1,242 @@
+//! Signal numbers: parsing names, the `--map` table, and sets as kernel bitmasks.
+//!
+//! Numbers follow the Linux kernel (the same on x86_64 and aarch64). Real-time
+//! signals are named from RTMIN = 34 to RTMAX = 64, as glibc programs see them,
+//! whatever libc pidone itself is linked with (musl calls 35 its SIGRTMIN).
+
+use crate::error::{Error, Result};
+
+/// The highest signal number the kernel knows on the supported targets.
+pub const MAX: i32 = 64;
+/// The first real-time signal as glibc numbers it.
+pub const RTMIN: i32 = 34;
+
+pub const SIGHUP: i32 = 1;
+pub const SIGINT: i32 = 2;
+pub const SIGQUIT: i32 = 3;
+pub const SIGKILL: i32 = 9;
+pub const SIGTERM: i32 = 15;
+pub const SIGCHLD: i32 = 17;
+pub const SIGSTOP: i32 = 19;
+
+const NAMES: [(&str, i32); 33] = [
+    ("HUP", 1),
+    ("INT", 2),
+    ("QUIT", 3),
+    ("ILL", 4),
+    ("TRAP", 5),
+    ("ABRT", 6),
+    ("IOT", 6),
+    ("BUS", 7),
+    ("FPE", 8),
+    ("KILL", 9),
+    ("USR1", 10),
+    ("SEGV", 11),
+    ("USR2", 12),
+    ("PIPE", 13),
+    ("ALRM", 14),
+    ("TERM", 15),
+    ("STKFLT", 16),
+    ("CHLD", 17),
+    ("CONT", 18),
+    ("STOP", 19),
+    ("TSTP", 20),
+    ("TTIN", 21),
+    ("TTOU", 22),
+    ("URG", 23),
+    ("XCPU", 24),
+    ("XFSZ", 25),
+    ("VTALRM", 26),
+    ("PROF", 27),
+    ("WINCH", 28),
+    ("IO", 29),
+    ("POLL", 29),
+    ("PWR", 30),
+    ("SYS", 31),
+];
+
+/// A set of signals as the kernel's 64-bit mask: bit N-1 stands for signal N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SigSet(pub u64);
+
+impl SigSet {
+    pub const EMPTY: SigSet = SigSet(0);
+
+    pub fn with(self, sig: i32) -> SigSet {
+        if (1..=MAX).contains(&sig) { SigSet(self.0 | (1u64 << (sig - 1))) } else { self }
+    }
+
+    pub fn contains(self, sig: i32) -> bool {
+        (1..=MAX).contains(&sig) && self.0 & (1u64 << (sig - 1)) != 0
+    }
+
+    /// The signals pidone blocks and reads from its signalfd: everything but the
+    /// synchronous faults, which must keep their default action so a bug in pidone
+    /// dumps core instead of spinning, and SIGKILL/SIGSTOP, which cannot be blocked.
+    pub fn supervised() -> SigSet {
+        let mut set = SigSet(u64::MAX);
+        for sig in [4, 5, 6, 7, 8, 11, 31, SIGKILL, SIGSTOP] {
+            set.0 &= !(1u64 << (sig - 1));
+        }
+        set
+    }
+}
+
+/// The name of a signal for messages: `SIGTERM`, `SIGRTMIN+3`, or the number.
+pub fn name(sig: i32) -> String {
+    if let Some((n, _)) = NAMES.iter().find(|(_, v)| *v == sig) {
+        return format!("SIG{n}");
+    }
+    if (RTMIN..=MAX).contains(&sig) {
+        let k = sig - RTMIN;
+        return if k == 0 { "SIGRTMIN".into() } else { format!("SIGRTMIN+{k}") };
+    }
+    format!("signal {sig}")
+}
+
+/// Parse a signal: `TERM`, `SIGterm`, `15`, `RTMIN+2`, `RTMAX-1`. `allow_zero`
+/// accepts `0` (used as "drop" on the right of `--map`).
+pub fn parse(s: &str, allow_zero: bool) -> Result<i32> {
+    let bad = || Error::config(format!("invalid signal '{s}'"));
+    let t = s.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i32 = t.parse().map_err(|_| bad())?;
+        return if (n == 0 && allow_zero) || (1..=MAX).contains(&n) { Ok(n) } else { Err(bad()) };
+    }
+    let up = t.to_ascii_uppercase();
+    let body = up.strip_prefix("SIG").unwrap_or(&up);
+    if let Some((_, n)) = NAMES.iter().find(|(name, _)| *name == body) {
+        return Ok(*n);
+    }
+    let rt = |rest: &str, base: i32, sign: i32| -> Option<i32> {
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            let digits = rest.strip_prefix(if sign > 0 { '+' } else { '-' })?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            digits.parse().ok()?
+        };
+        let n = base + sign * off;
+        (RTMIN..=MAX).contains(&n).then_some(n)
+    };
+    let n = if let Some(rest) = body.strip_prefix("RTMIN") {
+        rt(rest, RTMIN, 1)
+    } else if let Some(rest) = body.strip_prefix("RTMAX") {
+        rt(rest, MAX, -1)
+    } else {
+        None
+    };
+    n.ok_or_else(bad)
+}
+
+/// The `--map FROM:TO` table: what pidone forwards when it receives a signal.
+/// TO = 0 drops the signal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalMap {
+    to: [u8; (MAX + 1) as usize],
+}
+
+impl Default for SignalMap {
+    fn default() -> Self {
+        let mut to = [0u8; (MAX + 1) as usize];
+        for (i, slot) in to.iter_mut().enumerate() {
+            *slot = i as u8;
+        }
+        SignalMap { to }
+    }
+}
+
+impl SignalMap {
+    /// Add one `FROM:TO` rule.
+    pub fn add(&mut self, rule: &str) -> Result<()> {
+        let (from, to) = rule
+            .split_once(':')
+            .ok_or_else(|| Error::config(format!("invalid map '{rule}': expected FROM:TO")))?;
+        let from = parse(from, false)?;
+        let to = parse(to, true)?;
+        if matches!(from, SIGKILL | SIGSTOP | SIGCHLD) {
+            return Err(Error::config(format!("cannot map {}: pidone never receives it", name(from))));
+        }
+        if let Some(slot) = self.to.get_mut(from as usize) {
+            *slot = to as u8;
+        }
+        Ok(())
+    }
+
+    /// What to forward for a received signal; 0 means drop it.
+    pub fn get(&self, sig: i32) -> i32 {
+        self.to.get(sig as usize).map_or(sig, |&t| i32::from(t))
+    }
+}
+
+/// Termination signals start the shutdown grace period.
+pub fn is_termination(sig: i32) -> bool {
+    matches!(sig, SIGTERM | SIGINT | SIGQUIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_numbers_and_realtime() {
+        for (s, n) in [
+            ("TERM", 15),
+            ("sigterm", 15),
+            ("SIGQUIT", 3),
+            ("hup", 1),
+            ("9", 9),
+            ("64", 64),
+            ("RTMIN", 34),
+            ("rtmin+2", 36),
+            ("SIGRTMAX", 64),
+            ("RTMAX-1", 63),
+            ("winch", 28),
+        ] {
+            assert_eq!(parse(s, false), Ok(n), "{s}");
+        }
+        for s in ["", "0", "65", "-1", "FOO", "RTMIN+31", "RTMAX-31", "RTMIN-1", "RTMAX+1", "RTMIN+", "1e3", "SIG"] {
+            assert!(parse(s, false).is_err(), "{s}");
+        }
+        assert_eq!(parse("0", true), Ok(0));
+    }
+
+    #[test]
+    fn map_rewrites_and_drops() {
+        let mut m = SignalMap::default();
+        m.add("TERM:QUIT").unwrap();
+        m.add("28:0").unwrap();
+        m.add("usr1:RTMIN+1").unwrap();
+        assert_eq!(m.get(15), 3);
+        assert_eq!(m.get(28), 0);
+        assert_eq!(m.get(10), 35);
+        assert_eq!(m.get(2), 2);
+        assert!(m.add("TERM").is_err());
+        assert!(m.add("KILL:TERM").is_err());
+        assert!(m.add("TERM:99").is_err());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for sig in 1..=MAX {
+            if (32..RTMIN).contains(&sig) {
+                continue;
+            }
+            let n = name(sig);
+            assert_eq!(parse(&n, false), Ok(sig), "{n}");
+        }
+    }
+
+    #[test]
+    fn supervised_set_excludes_faults_and_unblockables() {
+        let s = SigSet::supervised();
+        for sig in [4, 5, 6, 7, 8, 9, 11, 19, 31] {
+            assert!(!s.contains(sig), "{sig}");
+        }
+        for sig in [1, 2, 3, 10, 15, 17, 28, 34, 64] {
+            assert!(s.contains(sig), "{sig}");
+        }
+    }
+}

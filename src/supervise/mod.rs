@@ -1,0 +1,225 @@
+//! Run mode: pidone as init. Contract section 2.
+//!
+//! The order is fixed: block signals (so none is lost), build the environment,
+//! drop privileges, wait for dependencies, spawn, then loop. The loop blocks in
+//! `read(signalfd)` with no timeout while idle; only a pending grace deadline
+//! turns that into a `poll` with the time left.
+
+mod procs;
+mod shutdown;
+mod spawn;
+
+pub use procs::parse_stat;
+pub use shutdown::{Action, Event, Shutdown};
+
+use crate::cli::{Forward, Run};
+use crate::error::{Error, Result, errno_text};
+use crate::exec::Program;
+use crate::log;
+use crate::signals::{self, SigSet};
+use crate::{env, probe, sys, user};
+use nix::errno::Errno;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// Supervise `opts.command`; returns the exit code pidone must exit with.
+pub fn run(opts: Run) -> Result<i32> {
+    // Block first: a signal sent while pidone starts stays pending and is
+    // forwarded once the child runs.
+    let inherited = sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised()))
+        .map_err(|e| Error::config(format!("cannot block signals: {}", errno_text(e))))?;
+    let sfd = sys::signalfd(SigSet::supervised())
+        .map_err(|e| Error::config(format!("cannot create a signalfd: {}", errno_text(e))))?;
+    let pid1 = std::process::id() == 1;
+    if !pid1 {
+        // Orphans of the tree must come back to pidone to be reaped and drained.
+        if let Err(e) = sys::set_child_subreaper() {
+            log::warning!("not PID 1 and cannot become a child subreaper ({}): orphans will not be reaped", errno_text(e));
+        }
+    }
+
+    let mut environment = env::build(&opts.env)?;
+    user::apply(&opts.user, &mut environment)?;
+    let program = Program::prepare(&opts.command, &environment)?;
+    drop(environment);
+    probe::wait_for(&opts.wait, Some(sfd.as_fd()))?;
+
+    let tty = sys::foreground_tty();
+    let child = spawn::spawn(&program, inherited, tty)?;
+    log::info!("started '{}' as pid {child}", program.name);
+    drop(program);
+
+    // Hold nothing the container might want back: no directory, no descriptor
+    // beyond 0-2 but the signalfd (the child has its own copies).
+    if let Err(e) = nix::unistd::chdir("/") {
+        log::debug!("cannot change directory to /: {}", errno_text(e));
+    }
+    sys::close_fds_except(sfd.as_raw_fd());
+
+    let group = opts.forward == Forward::Group;
+    let mut sup = Supervisor {
+        sfd,
+        child,
+        main_alive: true,
+        pid1,
+        group,
+        grace: opts.grace,
+        success_codes: opts.success_codes,
+        machine: Shutdown::new(opts.grace, opts.map, group),
+    };
+    Ok(sup.run())
+}
+
+struct Supervisor {
+    sfd: OwnedFd,
+    child: i32,
+    main_alive: bool,
+    pid1: bool,
+    group: bool,
+    grace: Duration,
+    success_codes: Vec<u8>,
+    machine: Shutdown,
+}
+
+/// Milliseconds until `deadline`, rounded up so pidone never wakes early.
+fn ms_until(deadline: Instant, now: Instant) -> i32 {
+    let d = deadline.saturating_duration_since(now);
+    let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
+    i32::try_from(ms).unwrap_or(i32::MAX)
+}
+
+impl Supervisor {
+    fn run(&mut self) -> i32 {
+        let mut sigs = [0i32; 32];
+        loop {
+            if let Some(deadline) = self.machine.deadline() {
+                let now = Instant::now();
+                let ready = now < deadline && sys::poll_readable(self.sfd.as_raw_fd(), ms_until(deadline, now)).unwrap_or(true);
+                if !ready {
+                    if let Some(code) = self.handle(Event::Deadline) {
+                        return code;
+                    }
+                    continue;
+                }
+            }
+            let n = match sys::read_signals(self.sfd.as_raw_fd(), &mut sigs) {
+                Ok(n) => n,
+                Err(e) => {
+                    // Should never happen; degrade to blocking reaping rather than spin.
+                    log::error!("cannot read signals: {}", errno_text(e));
+                    if let Some(code) = self.reap(false) {
+                        return code;
+                    }
+                    continue;
+                }
+            };
+            for &sig in sigs.iter().take(n) {
+                let done = if sig == signals::SIGCHLD { self.reap(true) } else { self.handle(Event::Signal(sig)) };
+                if let Some(code) = done {
+                    return code;
+                }
+            }
+        }
+    }
+
+    /// Reap every child that has ended (signals coalesce: one SIGCHLD can
+    /// stand for many exits), then tell the state machine what changed.
+    fn reap(&mut self, nohang: bool) -> Option<i32> {
+        let mut main_code = None;
+        let mut none_left = false;
+        let mut nohang = nohang;
+        loop {
+            match sys::wait_any(nohang) {
+                Ok(Some((pid, code))) => {
+                    if pid == self.child {
+                        main_code = Some(code);
+                        self.main_alive = false;
+                        log::info!("main process {pid} exited with code {code}");
+                    } else {
+                        log::debug!("reaped pid {pid} (code {code})");
+                    }
+                    nohang = true;
+                }
+                Ok(None) => break,
+                Err(Errno::ECHILD) => {
+                    none_left = true;
+                    break;
+                }
+                Err(e) => {
+                    log::warning!("waitpid: {}", errno_text(e));
+                    break;
+                }
+            }
+        }
+        match main_code {
+            Some(code) => self.handle(Event::MainExited { code, others_left: !none_left }),
+            None if none_left => self.handle(Event::NoneLeft),
+            None => None,
+        }
+    }
+
+    fn handle(&mut self, event: Event) -> Option<i32> {
+        let had_deadline = self.machine.deadline().is_some();
+        let actions = self.machine.step(event, Instant::now());
+        if let (false, Event::Signal(sig)) = (had_deadline, event) {
+            if self.machine.deadline().is_some() {
+                log::info!("{} received: grace period of {} started", signals::name(sig), show(self.grace));
+            }
+        }
+        for action in actions {
+            if let Some(code) = self.act(action) {
+                return Some(code);
+            }
+        }
+        None
+    }
+
+    fn act(&mut self, action: Action) -> Option<i32> {
+        match action {
+            Action::Forward(sig) => self.forward(sig),
+            Action::SignalLeftovers { sig, skip_child_group } => {
+                let skip = skip_child_group.then_some(self.child);
+                let n = procs::signal_leftovers(sig, self.pid1, self.child, skip);
+                log::info!(
+                    "main process gone: waiting up to {} for the rest of the tree ({} sent to {} not yet signalled)",
+                    show(self.grace),
+                    signals::name(sig),
+                    n.map_or_else(|| "all".to_string(), |n| format!("{n} processes"))
+                );
+            }
+            Action::KillAll => {
+                let n = procs::kill_all(self.pid1, self.child);
+                log::warning!(
+                    "grace period of {} is over: sent SIGKILL to {} remaining processes",
+                    show(self.grace),
+                    n.map_or_else(|| "all".to_string(), |n| n.to_string())
+                );
+            }
+            Action::Exit(code) => {
+                let code = if u8::try_from(code).is_ok_and(|c| self.success_codes.contains(&c)) { 0 } else { code };
+                log::info!("exiting with code {code}");
+                return Some(code);
+            }
+        }
+        None
+    }
+
+    fn forward(&mut self, sig: i32) {
+        // In child mode the pid may be reused once the child is reaped.
+        if !self.group && !self.main_alive {
+            return;
+        }
+        let (target, what) = if self.group { (-self.child, "process group") } else { (self.child, "pid") };
+        match procs::send(target, sig) {
+            Ok(()) => log::info!("forwarded {} to {what} {}", signals::name(sig), self.child),
+            Err(Errno::ESRCH) => log::debug!("{} not forwarded: {what} {} is gone", signals::name(sig), self.child),
+            Err(e) => log::warning!("cannot forward {} to {what} {}: {}", signals::name(sig), self.child, errno_text(e)),
+        }
+    }
+}
+
+/// A duration for messages: `8s`, `1.5s`, `250ms`.
+fn show(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else if ms < 1000 { format!("{ms}ms") } else { format!("{}.{:03}s", ms / 1000, ms % 1000) }
+}

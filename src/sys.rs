@@ -1,0 +1,155 @@
+//! The syscall boundary: the few calls pidone makes that neither std nor nix
+//! wraps the way PID 1 needs. Every `unsafe` block of the run mode lives here.
+//!
+//! Signal masks go to the kernel as raw 64-bit sets through the raw syscalls:
+//! libc wrappers filter the signals they reserve for themselves (musl hides
+//! 32-34 from `sigprocmask`'s old mask), and pidone must hand the child exactly
+//! the mask it inherited.
+
+use crate::signals::SigSet;
+use nix::errno::Errno;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+/// Change the calling thread's signal mask; returns the previous mask.
+pub fn sigprocmask(how: libc::c_int, set: Option<SigSet>) -> Result<SigSet, Errno> {
+    let new = set.map(|s| s.0);
+    let mut old: u64 = 0;
+    let new_ptr = new.as_ref().map_or(std::ptr::null(), |v| v as *const u64);
+    // SAFETY: both pointers refer to live 8-byte buffers (or null for "no change"),
+    // and 8 is the kernel's sigset size on every supported target.
+    let rc = unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, new_ptr, &mut old as *mut u64, 8usize) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(SigSet(old)) }
+}
+
+/// A close-on-exec, blocking signalfd for `set`.
+pub fn signalfd(set: SigSet) -> Result<OwnedFd, Errno> {
+    let mask = set.0;
+    // SAFETY: the mask pointer refers to a live u64; -1 asks for a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_signalfd4, -1, &mask as *const u64, 8usize, libc::SFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Read pending signal numbers from a signalfd into `out` (blocks if none).
+/// Returns how many were read.
+pub fn read_signals(fd: RawFd, out: &mut [i32; 32]) -> Result<usize, Errno> {
+    const SZ: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+    let mut buf = [0u8; SZ * 32];
+    let n = loop {
+        // SAFETY: buf is a live, writable buffer of the length passed.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            break n as usize;
+        }
+        let e = Errno::last();
+        if e != Errno::EINTR {
+            return Err(e);
+        }
+    };
+    let mut count = 0;
+    let filled = buf.get(..n).unwrap_or(&[]);
+    for (chunk, slot) in filled.chunks_exact(SZ).zip(out.iter_mut()) {
+        // ssi_signo is the first field of struct signalfd_siginfo.
+        let Some(Ok(signo)) = chunk.get(..4).map(<[u8; 4]>::try_from) else { continue };
+        *slot = u32::from_ne_bytes(signo) as i32;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Close every descriptor from `first` to `last` inclusive.
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    if first > last {
+        return Ok(());
+    }
+    // SAFETY: close_range only closes descriptors; the caller keeps none of them.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// Close every descriptor above 2 but `keep`, with a /proc fallback for kernels
+/// older than 5.9.
+pub fn close_fds_except(keep: RawFd) {
+    let keep = keep as u32;
+    let ok = close_range(3, keep.saturating_sub(1)).is_ok() && close_range(keep + 1, u32::MAX).is_ok();
+    if ok {
+        return;
+    }
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return };
+    let fds: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd: &RawFd| fd > 2 && fd as u32 != keep)
+        .collect();
+    for fd in fds {
+        // SAFETY: closing a descriptor number; the directory stream's own fd may be
+        // among them, which only makes this close fail with EBADF.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Wait until `fd` is readable or `timeout_ms` passes. Returns true if readable.
+pub fn poll_readable(fd: RawFd, timeout_ms: i32) -> Result<bool, Errno> {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: pfd is a live pollfd and the count is 1.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    match rc {
+        n if n > 0 => Ok(true),
+        0 => Ok(false),
+        _ => {
+            let e = Errno::last();
+            if e == Errno::EINTR { Ok(false) } else { Err(e) }
+        }
+    }
+}
+
+/// Register as child subreaper so orphans of the tree are re-parented to us.
+pub fn set_child_subreaper() -> Result<(), Errno> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// Reap one child. `Ok(Some((pid, code)))` for a child that ended, with code
+/// = exit status or 128+signal; `Ok(None)` when children remain but none has
+/// ended (only with `nohang`); `Err(ECHILD)` when there are no children.
+///
+/// Raw waitpid, because nix refuses statuses of children killed by a
+/// real-time signal, and PID 1 must reap those too.
+pub fn wait_any(nohang: bool) -> Result<Option<(i32, i32)>, Errno> {
+    let mut status: libc::c_int = 0;
+    let flags = if nohang { libc::WNOHANG } else { 0 };
+    loop {
+        // SAFETY: status points to a live c_int.
+        let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
+        if pid > 0 {
+            let code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else if libc::WIFSIGNALED(status) {
+                128 + libc::WTERMSIG(status)
+            } else {
+                continue;
+            };
+            return Ok(Some((pid, code)));
+        }
+        if pid == 0 {
+            return Ok(None);
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            e => return Err(e),
+        }
+    }
+}
+
+/// The first of stdin, stdout, stderr that is a terminal whose foreground
+/// process group is pidone's own: the terminal pidone may hand to the child.
+/// None when pidone runs in the background, so it never steals a terminal.
+pub fn foreground_tty() -> Option<RawFd> {
+    // SAFETY: getpgrp has no arguments and cannot fail.
+    let own = unsafe { libc::getpgrp() };
+    // SAFETY: isatty and tcgetpgrp only inspect the descriptor.
+    (0..=2).find(|&fd| unsafe { libc::isatty(fd) == 1 && libc::tcgetpgrp(fd) == own })
+}
