@@ -196,9 +196,14 @@ const fn opt(long: &'static str, kind: Kind) -> Spec {
 }
 
 const LOG_SPECS: [Spec; 2] = [opt("log-level", Kind::Value), opt("log-format", Kind::Value)];
-const ENV_SPECS: [Spec; 4] =
-    [opt("env-file", Kind::List), opt("env-override", Kind::Flag), opt("secrets-dir", Kind::List), opt("file-env", Kind::List)];
-const USER_SPECS: [Spec; 3] = [opt("user", Kind::Value), opt("allow-root", Kind::Flag), opt("allow-new-privs", Kind::Flag)];
+const ENV_SPECS: [Spec; 4] = [
+    opt("env-file", Kind::List),
+    opt("env-override", Kind::Flag),
+    opt("secrets-dir", Kind::List),
+    opt("file-env", Kind::List),
+];
+const USER_SPECS: [Spec; 3] =
+    [opt("user", Kind::Value), opt("allow-root", Kind::Flag), opt("allow-new-privs", Kind::Flag)];
 const WAIT_SPECS: [Spec; 2] = [opt("wait-timeout", Kind::Value), opt("wait-interval", Kind::Value)];
 const RUN_SPECS: [Spec; 5] = [
     opt("grace", Kind::Value),
@@ -293,8 +298,8 @@ trait Options {
 fn set_log(log: &mut LogOpts, long: &str, v: &str) -> Result<bool> {
     match long {
         "log-level" => {
-            log.level =
-                Level::parse(v).ok_or_else(|| Error::config(format!("invalid log level '{v}' (error, warn, info, debug)")))?
+            log.level = Level::parse(v)
+                .ok_or_else(|| Error::config(format!("invalid log level '{v}' (error, warn, info, debug)")))?
         }
         "log-format" => {
             log.format = match v {
@@ -374,7 +379,12 @@ fn all<const N: usize>(specs: &'static [Spec; N]) -> impl Iterator<Item = &'stat
 
 impl Options for Run {
     fn specs(&self) -> Vec<&'static Spec> {
-        all(&RUN_SPECS).chain(all(&WAIT_SPECS)).chain(all(&ENV_SPECS)).chain(all(&USER_SPECS)).chain(all(&LOG_SPECS)).collect()
+        all(&RUN_SPECS)
+            .chain(all(&WAIT_SPECS))
+            .chain(all(&ENV_SPECS))
+            .chain(all(&USER_SPECS))
+            .chain(all(&LOG_SPECS))
+            .collect()
     }
 
     fn set(&mut self, long: &str, v: Option<&str>) -> Result<()> {
@@ -434,7 +444,9 @@ impl Options for EnvCmd {
             }
             "check" => self.check = flag(v)?,
             _ => {
-                let done = set_env(&mut self.env, long, v)? || set_user(&mut self.user, long, v)? || set_log(&mut self.log, long, need(v)?)?;
+                let done = set_env(&mut self.env, long, v)?
+                    || set_user(&mut self.user, long, v)?
+                    || set_log(&mut self.log, long, need(v)?)?;
                 if !done {
                     return Err(Error::config("unknown option"));
                 }
@@ -462,7 +474,10 @@ impl Options for Probe {
         match long {
             "port" => {
                 self.port = Some(
-                    v.parse::<u16>().ok().filter(|&p| p != 0).ok_or_else(|| Error::config(format!("invalid port '{v}' (1-65535)")))?,
+                    v.parse::<u16>()
+                        .ok()
+                        .filter(|&p| p != 0)
+                        .ok_or_else(|| Error::config(format!("invalid port '{v}' (1-65535)")))?,
                 )
             }
             "unix" => self.unix = Some(PathBuf::from(v)),
@@ -529,7 +544,11 @@ fn apply_env<O: Options>(o: &mut O, vars: &dyn Fn(&str) -> Option<OsString>) -> 
         let res = match spec.kind {
             Kind::Flag => parse_bool(val).and_then(|b| o.set(spec.long, Some(if b { "1" } else { "0" }))),
             Kind::Value => o.set(spec.long, Some(val)),
-            Kind::List => val.split(',').map(str::trim).filter(|s| !s.is_empty()).try_for_each(|item| o.set(spec.long, Some(item))),
+            Kind::List => val
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .try_for_each(|item| o.set(spec.long, Some(item))),
         };
         res.map_err(|e| e.context(&name))?;
     }
@@ -538,7 +557,11 @@ fn apply_env<O: Options>(o: &mut O, vars: &dyn Fn(&str) -> Option<OsString>) -> 
 
 /// Parse one mode's options from `args` (after the subcommand word). Returns the
 /// positional words: everything from the first non-option or after `--`.
-fn parse_opts<O: Options>(o: &mut O, args: Vec<OsString>, help: &'static str) -> Result<std::result::Result<Vec<OsString>, &'static str>> {
+fn parse_opts<O: Options>(
+    o: &mut O,
+    args: Vec<OsString>,
+    help: &'static str,
+) -> Result<std::result::Result<Vec<OsString>, &'static str>> {
     use lexopt::prelude::*;
     let specs = o.specs();
     let mut seen_lists: Vec<&'static str> = Vec::new();
@@ -577,7 +600,11 @@ fn parse_opts<O: Options>(o: &mut O, args: Vec<OsString>, help: &'static str) ->
             return Err(Error::config(format!("unknown option '{shown}' (see pidone --help)")));
         };
         let value = match spec.kind {
-            Kind::Flag => p.optional_value().map(|v| v.string()).transpose().map_err(|e| Error::config(e.to_string()).context(&shown))?,
+            Kind::Flag => p
+                .optional_value()
+                .map(|v| v.string())
+                .transpose()
+                .map_err(|e| Error::config(e.to_string()).context(&shown))?,
             Kind::Value | Kind::List => Some(
                 p.value()
                     .map_err(|_| Error::config("missing value").context(&shown))?
@@ -683,7 +710,9 @@ fn parse_run(args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Re
         Err(help) => return Ok(Mode::Help(help)),
     };
     if pos.is_empty() {
-        return Err(Error::config("no command given (usage: pidone [OPTIONS] [--] COMMAND [ARG...]; see pidone --help)"));
+        return Err(Error::config(
+            "no command given (usage: pidone [OPTIONS] [--] COMMAND [ARG...]; see pidone --help)",
+        ));
     }
     o.command = pos;
     Ok(Mode::Run(o))
@@ -710,7 +739,9 @@ mod tests {
 
     #[test]
     fn durations() {
-        for (s, ms) in [("500ms", 500), ("3s", 3000), ("1m", 60_000), ("1m30s", 90_000), ("0", 0), ("8", 8000), ("1h", 3_600_000)] {
+        for (s, ms) in
+            [("500ms", 500), ("3s", 3000), ("1m", 60_000), ("1m30s", 90_000), ("0", 0), ("8", 8000), ("1h", 3_600_000)]
+        {
             assert_eq!(parse_duration(s), Ok(Duration::from_millis(ms)), "{s}");
         }
         for s in ["", "abc", "1x", "s", "-1s", "1.5s", "1 s", "ms", "99999999999999999999"] {
@@ -776,7 +807,14 @@ mod tests {
         let vars = |n: &str| (n == "PIDONE_ALLOW_ROOT").then(|| OsString::from("maybe"));
         let e = run(&["true"], &vars).unwrap_err();
         assert!(e.msg.starts_with("PIDONE_ALLOW_ROOT: "), "{}", e.msg);
-        for bad in [&["--nope", "true"][..], &["--map", "TERM", "true"], &["--success-code", "256", "true"], &["--forward", "all", "true"], &[], &["--grace"]] {
+        for bad in [
+            &["--nope", "true"][..],
+            &["--map", "TERM", "true"],
+            &["--success-code", "256", "true"],
+            &["--forward", "all", "true"],
+            &[],
+            &["--grace"],
+        ] {
             let e = run(bad, &no_vars).unwrap_err();
             assert_eq!(e.code, 125, "{bad:?}");
         }

@@ -1,4 +1,5 @@
 //! pidone: a tiny static init and entrypoint for containers.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 //!
 //! `main.rs` hands argv to [`main`]; everything else is one module per concern:
 //! `cli` (grammar), `supervise` (run mode: spawn, signal loop, shutdown),

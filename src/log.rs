@@ -93,13 +93,7 @@ pub fn json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let v = c as usize;
-                out.push_str("\\u00");
-                out.push(char::from(HEX[(v >> 4) & 0xf]));
-                out.push(char::from(HEX[v & 0xf]));
-            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }

@@ -151,9 +151,8 @@ impl Default for SignalMap {
 impl SignalMap {
     /// Add one `FROM:TO` rule.
     pub fn add(&mut self, rule: &str) -> Result<()> {
-        let (from, to) = rule
-            .split_once(':')
-            .ok_or_else(|| Error::config(format!("invalid map '{rule}': expected FROM:TO")))?;
+        let (from, to) =
+            rule.split_once(':').ok_or_else(|| Error::config(format!("invalid map '{rule}': expected FROM:TO")))?;
         let from = parse(from, false)?;
         let to = parse(to, true)?;
         if matches!(from, SIGKILL | SIGSTOP | SIGCHLD) {

@@ -10,7 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 /// Whether `s` is a valid variable name: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn valid_name(s: &str) -> bool {
     let mut b = s.bytes();
-    matches!(b.next(), Some(c) if c == b'_' || c.is_ascii_alphabetic()) && b.all(|c| c == b'_' || c.is_ascii_alphanumeric())
+    matches!(b.next(), Some(c) if c == b'_' || c.is_ascii_alphabetic())
+        && b.all(|c| c == b'_' || c.is_ascii_alphanumeric())
 }
 
 /// An ordered set of variables; the last `set` of a name wins.

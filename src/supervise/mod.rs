@@ -34,7 +34,10 @@ pub fn run(opts: Run) -> Result<i32> {
     if !pid1 {
         // Orphans of the tree must come back to pidone to be reaped and drained.
         if let Err(e) = sys::set_child_subreaper() {
-            log::warning!("not PID 1 and cannot become a child subreaper ({}): orphans will not be reaped", errno_text(e));
+            log::warning!(
+                "not PID 1 and cannot become a child subreaper ({}): orphans will not be reaped",
+                errno_text(e)
+            );
         }
     }
 
@@ -94,7 +97,8 @@ impl Supervisor {
         loop {
             if let Some(deadline) = self.machine.deadline() {
                 let now = Instant::now();
-                let ready = now < deadline && sys::poll_readable(self.sfd.as_raw_fd(), ms_until(deadline, now)).unwrap_or(true);
+                let ready =
+                    now < deadline && sys::poll_readable(self.sfd.as_raw_fd(), ms_until(deadline, now)).unwrap_or(true);
                 if !ready {
                     if let Some(code) = self.handle(Event::Deadline) {
                         return code;
@@ -213,7 +217,9 @@ impl Supervisor {
         match procs::send(target, sig) {
             Ok(()) => log::info!("forwarded {} to {what} {}", signals::name(sig), self.child),
             Err(Errno::ESRCH) => log::debug!("{} not forwarded: {what} {} is gone", signals::name(sig), self.child),
-            Err(e) => log::warning!("cannot forward {} to {what} {}: {}", signals::name(sig), self.child, errno_text(e)),
+            Err(e) => {
+                log::warning!("cannot forward {} to {what} {}: {}", signals::name(sig), self.child, errno_text(e))
+            }
         }
     }
 }
@@ -221,5 +227,11 @@ impl Supervisor {
 /// A duration for messages: `8s`, `1.5s`, `250ms`.
 fn show(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else if ms < 1000 { format!("{ms}ms") } else { format!("{}.{:03}s", ms / 1000, ms % 1000) }
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{}.{:03}s", ms / 1000, ms % 1000)
+    }
 }

@@ -156,7 +156,14 @@ mod tests {
 
     #[test]
     fn subreaper_targets_only_descendants() {
-        let procs = vec![p(100, 1, 100), p(200, 100, 200), p(201, 200, 200), p(300, 201, 300), p(400, 1, 400), p(401, 400, 400)];
+        let procs = vec![
+            p(100, 1, 100),
+            p(200, 100, 200),
+            p(201, 200, 200),
+            p(300, 201, 300),
+            p(400, 1, 400),
+            p(401, 400, 400),
+        ];
         let mut t = targets(&procs, 100, false, None);
         t.sort();
         assert_eq!(t, vec![200, 201, 300]);

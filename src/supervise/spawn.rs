@@ -21,7 +21,8 @@ use std::os::fd::RawFd;
 /// exec. `tty`, when given, is a terminal whose foreground group becomes the
 /// child's.
 pub fn spawn(program: &Program, mask: SigSet, tty: Option<RawFd>) -> Result<i32> {
-    let (rd, wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::config(format!("pipe: {}", errno_text(e))))?;
+    let (rd, wr) =
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::config(format!("pipe: {}", errno_text(e))))?;
     // SAFETY: pidone is single-threaded, and the child only calls
     // async-signal-safe functions on memory prepared before the fork.
     match unsafe { fork() } {

@@ -49,7 +49,8 @@ fn sigwait(set: &libc::sigset_t) -> i32 {
 
 fn sigprint(file: &str, limit: Option<usize>) {
     let set = block_all();
-    let mut out = std::fs::OpenOptions::new().create(true).append(true).open(file).unwrap_or_else(|e| die(&e.to_string()));
+    let mut out =
+        std::fs::OpenOptions::new().create(true).append(true).open(file).unwrap_or_else(|e| die(&e.to_string()));
     writeln!(out, "ready {}", std::process::id()).ok();
     let mut count = 0;
     loop {
