@@ -12,7 +12,7 @@ CARGO    ?= cargo
 # file (static-link check).
 DEB_PKGS := util-linux python3 file procps
 
-.PHONY: all build demo test unit integration deps musl-target helper clean
+.PHONY: all build demo test lint deps musl-target helper clean
 
 all: build
 
@@ -46,8 +46,15 @@ helper:
 demo: build deps
 	@./examples/demo.sh $(BIN)
 
-## test: unit tests, then the integration suite against dist/pidone
-test: deps build helper
+## lint: rustfmt and clippy (panicking calls are denied outside tests)
+lint:
+	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+## test: lint, unit tests, then the integration suite against dist/pidone
+test: deps lint build helper
 	PIDONE_BIN=$(CURDIR)/$(BIN) PIDONE_TESTHELPER=$(CURDIR)/$(HELPER) \
 		$(CARGO) test --locked --workspace -- --test-threads=2
 
