@@ -12,7 +12,7 @@ CARGO    ?= cargo
 # file (static-link check).
 DEB_PKGS := util-linux python3 file procps
 
-.PHONY: all build demo test lint deps musl-target helper clean
+.PHONY: all build demo test lint deps musl-target helper clean bench bench-deps
 
 all: build
 
@@ -57,6 +57,31 @@ lint:
 test: deps lint build helper
 	PIDONE_BIN=$(CURDIR)/$(BIN) PIDONE_TESTHELPER=$(CURDIR)/$(HELPER) \
 		$(CARGO) test --locked --workspace -- --test-threads=2
+
+## bench: pidone against tini, dumb-init and catatonit as PID 1 (see BENCHMARKS.md);
+## BENCH_ARGS=--quick for a smoke run
+PYTHON      ?= python3
+BENCH_HELPER := target/bench/benchhelper
+BENCH_PKGS  := util-linux python3 gcc libc6-dev tini dumb-init catatonit busybox-static \
+               curl wget hyperfine valgrind
+BENCH_ARGS  ?=
+
+bench-deps:
+	@missing=""; \
+	for p in $(BENCH_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(BENCH_HELPER): bench/benchhelper.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -static -o $@ $<
+
+bench: build bench-deps $(BENCH_HELPER)
+	$(PYTHON) bench/bench.py --pidone $(BIN) --helper $(BENCH_HELPER) $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,795 @@
+#!/usr/bin/env python3
+"""`make bench`: pidone side by side with tini, dumb-init and catatonit.
+
+Every init runs as PID 1 of a fresh PID+mount namespace
+(`unshare --pid --fork --mount-proc --kill-child INIT ... CHILD`) under the
+same scenarios, the inits interleaved (round-robin, rotated each round) so that
+machine drift hits all alike. The processes each init supervises are one
+multi-call C helper (bench/benchhelper.c) so that every init runs the same
+child. Prints the markdown tables and writes the raw data to
+results/YYYYmmdd-HHMMSS/.
+
+Every wait is bounded; everything started is killed on the way out.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import select
+import shlex
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+NA_NOT_BUILT = "n/a (not built yet)"
+
+# name -> (binary, argv prefix before CHILD); filled in by main()
+INITS = {}
+ORDER = []
+STARTED = []  # every Popen we started, killed on the way out
+LOG = None  # stderr of everything we start
+
+
+def mono():
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def rotate(seq, k):
+    k %= len(seq)
+    return seq[k:] + seq[:k]
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def pct(xs, p):
+    """Nearest-rank percentile."""
+    if not xs:
+        return None
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def say(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- processes
+
+
+def spawn(argv, ready=False, env=None, pass_fds=()):
+    """Start argv in its own session; with ready=True the last argument slot
+    "{READY}" is replaced by the write end of a pipe and the read end is
+    returned for wait_ready()."""
+    rfd = None
+    fds = list(pass_fds)
+    if ready:
+        rfd, wfd = os.pipe()
+        argv = [str(wfd) if a == "{READY}" else a for a in argv]
+        fds.append(wfd)
+    e = dict(os.environ)
+    e["PIDONE_ALLOW_ROOT"] = "1"
+    if env:
+        e.update(env)
+    p = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=LOG,
+        pass_fds=fds, start_new_session=True, env=e)
+    STARTED.append(p)
+    if ready:
+        os.close(wfd)
+    p.ready_fd = rfd
+    return p
+
+
+def wait_ready(p, timeout=5.0):
+    """True once the child wrote its ready byte (bounded)."""
+    r, _, _ = select.select([p.ready_fd], [], [], timeout)
+    ok = bool(r) and os.read(p.ready_fd, 1) == b"r"
+    os.close(p.ready_fd)
+    p.ready_fd = None
+    return ok
+
+
+def ppid_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+        return int(s[s.rindex(")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def init_pid(p):
+    """Host pid of the namespace's PID 1: the child of the unshare process."""
+    if ppid_of(p.pid + 1) == p.pid:
+        return p.pid + 1
+    for d in os.listdir("/proc"):
+        if d.isdigit() and ppid_of(int(d)) == p.pid:
+            return int(d)
+    return None
+
+
+def pidfd(pid):
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None
+
+
+def wait_fd(fd, timeout):
+    """Wait until pidfd fd is readable (the process exited); returns the
+    monotonic ns at wake-up, or None on timeout."""
+    if fd is None:
+        return mono()
+    r, _, _ = select.select([fd], [], [], timeout)
+    return mono() if r else None
+
+
+def finish(p, timeout=5.0):
+    """Wait for p (bounded), SIGKILL it and its namespace if still running.
+    Returns p's exit status (unshare passes on the init's), or None."""
+    try:
+        return p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill(p)
+        return None
+
+
+def kill(p):
+    ip = init_pid(p)
+    for pid in (ip, p.pid):
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        say(f"warning: pid {p.pid} did not die within 5 s of SIGKILL")
+
+
+def cleanup():
+    for p in STARTED:
+        if p.poll() is None:
+            kill(p)
+
+
+def status_text(rc):
+    if rc is None:
+        return "still running"
+    return f"sig{-rc}" if rc < 0 else str(rc)
+
+
+def pid1(init, child, ready=True, extra=None):
+    binary, prefix = INITS[init]
+    if extra:
+        prefix = prefix[:-1] + extra + prefix[-1:] if prefix and prefix[-1] == "--" else prefix + extra
+    return spawn(UNSHARE + prefix + child, ready=ready)
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def elf_static(path):
+    """(is_static, interpreter) from the ELF program headers."""
+    with open(path, "rb") as f:
+        h = f.read(64)
+        phoff, = struct.unpack_from("<Q", h, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", h, 0x36)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            ptype, = struct.unpack("<I", f.read(4))
+            if ptype == 3:  # PT_INTERP
+                return False
+    return True
+
+
+def sc_size():
+    out = {}
+    for name in ORDER:
+        binary = INITS[name][0]
+        if binary:
+            out[name] = {"path": binary, "bytes": os.stat(binary).st_size, "static": elf_static(binary)}
+    return out
+
+
+def hyperfine_rounds(cmds, rounds, runs, warmup, tag, outdir):
+    """cmds: list of (name, argv). Runs hyperfine `rounds` times with the
+    command order rotated each round; returns name -> list of seconds."""
+    times = {n: [] for n, _ in cmds}
+    for r in range(rounds):
+        js = os.path.join(outdir, f"hyperfine-{tag}-{r}.json")
+        args = ["hyperfine", "-N", "--style", "none", "--warmup", str(warmup), "--runs", str(runs),
+                "--export-json", js]
+        for n, argv in rotate(cmds, r):
+            args += ["-n", n, shlex.join(argv)]
+        env = dict(os.environ, PIDONE_ALLOW_ROOT="1")
+        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=LOG, env=env, check=True, timeout=120)
+        with open(js) as f:
+            for res in json.load(f)["results"]:
+                times[res["command"]].extend(res["times"])
+    return times
+
+
+def sc_startup(a, outdir):
+    cmds = [(n, UNSHARE + INITS[n][1] + ["/bin/true"]) for n in ORDER]
+    t = hyperfine_rounds(cmds, a.rounds, a.startup_runs, 5, "startup", outdir)
+    return {n: {"median_ms": median(v) * 1e3, "n": len(v)} for n, v in t.items()}
+
+
+def read_status(pid):
+    d = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            d[k] = v.strip()
+    return d
+
+
+def pss_kb(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return None
+
+
+def ctxt(st):
+    return int(st["voluntary_ctxt_switches"]) + int(st["nonvoluntary_ctxt_switches"])
+
+
+def sc_idle(a):
+    """Concurrently (each init its own namespace), but never two instances
+    of one binary at once: they would share pages and halve each other's Pss."""
+    waves, seen = [[]], [set()]
+    for n in ORDER:
+        b = INITS[n][0]
+        for w, s in zip(waves, seen):
+            if b not in s or b is None:
+                w.append(n)
+                s.add(b)
+                break
+        else:
+            waves.append([n])
+            seen.append({b})
+    out = {}
+    for wave in waves:
+        procs = {n: pid1(n, [HELPER, "pause", "{READY}"]) for n in wave}
+        try:
+            pids = {}
+            for n, p in procs.items():
+                if wait_ready(p):
+                    pids[n] = init_pid(p)
+            time.sleep(1.0)
+            first = {}
+            for n, pid in pids.items():
+                st = read_status(pid)
+                first[n] = (int(st["VmRSS"].split()[0]), pss_kb(pid), ctxt(st), mono())
+            time.sleep(a.idle_window)
+            for n, pid in pids.items():
+                st = read_status(pid)
+                rss, pss, c0, t0 = first[n]
+                secs = (mono() - t0) / 1e9
+                out[n] = {"rss_kb": rss, "pss_kb": pss, "ctxt_switches": ctxt(st) - c0, "window_s": secs}
+        finally:
+            for p in procs.values():
+                kill(p)
+    return out
+
+
+def sc_latency(a, tmp):
+    out = {n: {"lat_us": [], "lost": 0, "exit": {}} for n in ORDER}
+    path = os.path.join(tmp, "sigwait.out")
+    for trial in range(a.trials):
+        for n in rotate(ORDER, trial):
+            if os.path.exists(path):
+                os.unlink(path)
+            p = pid1(n, [HELPER, "sigwait", "{READY}", path])
+            if not wait_ready(p):
+                out[n]["lost"] += 1
+                kill(p)
+                continue
+            pid = init_pid(p)
+            t0 = mono()
+            os.kill(pid, signal.SIGTERM)
+            rc = finish(p, 5.0)
+            try:
+                with open(path) as f:
+                    out[n]["lat_us"].append((int(f.read()) - t0) / 1e3)
+            except (OSError, ValueError):
+                out[n]["lost"] += 1
+            k = status_text(rc)
+            out[n]["exit"][k] = out[n]["exit"].get(k, 0) + 1
+    res = {}
+    for n, d in out.items():
+        v = d["lat_us"]
+        res[n] = {"n": len(v), "lost": d["lost"], "median_us": median(v), "p99_us": pct(v, 99),
+                  "min_us": min(v) if v else None, "max_us": max(v) if v else None, "exit": d["exit"],
+                  "raw_us": [round(x, 2) for x in v]}
+    return res
+
+
+def sc_zombies(a, tmp):
+    res = {}
+    path = os.path.join(tmp, "zombies.out")
+    for count, trials in ((2000, a.zombie_trials), (20000, 1)):
+        for trial in range(trials):
+            for n in rotate(ORDER, trial):
+                if os.path.exists(path):
+                    os.unlink(path)
+                p = pid1(n, [HELPER, "zombies", str(count), path], ready=False)
+                rc = finish(p, 60.0)
+                d = {"exit": status_text(rc)}
+                try:
+                    with open(path) as f:
+                        for kv in f.read().split():
+                            k, _, v = kv.partition("=")
+                            d[k] = int(v)
+                except OSError:
+                    d["error"] = "no result"
+                res.setdefault(f"{n}/{count}", []).append(d)
+    return res
+
+
+def sc_shutdown(a):
+    """SIGTERM to the init while the child ignores it; all inits at once."""
+    names = [n for n in ORDER if n != "none"]
+    procs, fds, t0 = {}, {}, {}
+    try:
+        for n in names:
+            extra = ["--grace", "2s"] if n == "pidone" else None
+            procs[n] = pid1(n, [HELPER, "ignore-term", "{READY}"], extra=extra)
+        for n, p in procs.items():
+            wait_ready(p)
+        for n, p in procs.items():
+            pid = init_pid(p)
+            fds[n] = pidfd(pid)
+            t0[n] = mono()
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + a.shutdown_bound
+        out = {}
+        for n, p in procs.items():
+            t = wait_fd(fds[n], max(0.0, deadline - time.monotonic()))
+            if t is None:
+                out[n] = {"exit": "still running", "bound_s": a.shutdown_bound}
+            else:
+                rc = finish(p, 5.0)
+                out[n] = {"exit": status_text(rc), "secs": (t - t0[n]) / 1e9}
+        return out
+    finally:
+        for fd in fds.values():
+            if fd is not None:
+                os.close(fd)
+        for p in procs.values():
+            kill(p)
+
+
+def sc_drain(a, tmp):
+    res = {n: [] for n in ORDER}
+    for trial in range(a.drain_trials):
+        for n in rotate(ORDER, trial):
+            d = tempfile.mkdtemp(dir=tmp, prefix=f"drain-{n}-")
+            p = pid1(n, [HELPER, "drain", str(a.orphans), d, "{READY}"])
+            if not wait_ready(p, 10.0):
+                kill(p)
+                res[n].append({"error": "not ready"})
+                continue
+            fd = pidfd(init_pid(p))
+            t = wait_fd(fd, 15.0)
+            if fd is not None:
+                os.close(fd)
+            rc = finish(p, 5.0)
+            done = sum(1 for f in os.listdir(d) if f.startswith("done."))
+            try:
+                with open(os.path.join(d, "main-exit")) as f:
+                    main_exit = int(f.read())
+            except (OSError, ValueError):
+                main_exit = None
+            res[n].append({"done": done, "of": a.orphans, "exit": status_text(rc),
+                           "init_exit_ms": (t - main_exit) / 1e6 if t and main_exit else None})
+    return res
+
+
+def sc_group(a, tmp):
+    """`sh -c 'trap "" TERM; WORKER; echo done'`: does the worker get SIGTERM?"""
+    procs, outs, t0 = {}, {}, {}
+    script = 'trap "" TERM; "$0" sigwait "$1" "$2"; echo done'
+    try:
+        for n in ORDER:
+            outs[n] = os.path.join(tmp, f"group-{n}.out")
+            procs[n] = pid1(n, ["/bin/sh", "-c", script, HELPER, "{READY}", outs[n]])
+        for n, p in procs.items():
+            wait_ready(p)
+        for n, p in procs.items():
+            t0[n] = mono()
+            os.kill(init_pid(p), signal.SIGTERM)
+        deadline = time.monotonic() + a.group_bound
+        out = {}
+        for n in ORDER:
+            while not os.path.exists(outs[n]) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            try:
+                with open(outs[n]) as f:
+                    out[n] = {"got_term": True, "latency_us": (int(f.read()) - t0[n]) / 1e3}
+            except (OSError, ValueError):
+                out[n] = {"got_term": False}
+        return out
+    finally:
+        for p in procs.values():
+            kill(p)
+
+
+def run_rusage(argv):
+    """Run argv under `benchhelper maxrss` (bounded at 10 s there), output
+    discarded; returns (exit code, peak RSS kB). Not measured from Python:
+    ru_maxrss would include the Python image the command replaced at exec."""
+    r = subprocess.run([HELPER, "maxrss"] + argv, stdout=subprocess.PIPE, stderr=LOG, timeout=20,
+                       env=dict(os.environ, PIDONE_ALLOW_ROOT="1"))
+    d = dict(kv.split("=", 1) for kv in r.stdout.decode().split())
+    return int(d.get("exit", -1)), int(d.get("maxrss_kb", -1))
+
+
+def probe_cmds(pidone, url):
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+    return [
+        ("pidone probe", [pidone, "probe", url]),
+        # no -T: busybox-static 1.35's wget segfaults with -T and -O-
+        ("busybox wget", ["busybox", "wget", "-q", "-O", "/dev/null", url]),
+        ("GNU wget", ["wget", "-q", "-T", "5", "-O", "/dev/null", url]),
+        ("curl", ["curl", "-fsS", "--max-time", "5", "-o", "/dev/null", url]),
+        ("python3 urllib", [py, "-c", f"import urllib.request as u; u.urlopen('{url}', timeout=5).read()"]),
+    ]
+
+
+def sc_probe(a, tmp, outdir):
+    portfile = os.path.join(tmp, "httpd.port")
+    srv = spawn([HELPER, "httpd", portfile])
+    try:
+        deadline = time.monotonic() + 5
+        while not os.path.exists(portfile) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with open(portfile) as f:
+            port = int(f.read())
+        url = f"http://127.0.0.1:{port}/health"
+        cmds = probe_cmds(a.pidone, url)
+        out, ok = {}, []
+        for name, argv in cmds:
+            rc, _ = run_rusage(argv)
+            bad, _ = run_rusage(argv[:-1] + [url.replace("/health", "/missing")])
+            if rc != 0 or bad == 0:
+                out[name] = {"result": NA_NOT_BUILT if name == "pidone probe" else f"fails (rc {rc}/{bad})"}
+            else:
+                ok.append((name, argv))
+                rss = [run_rusage(argv)[1] for _ in range(5)]
+                out[name] = {"peak_rss_kb": median(rss), "rss_runs": rss, "rc_404": bad}
+        if ok:
+            t = hyperfine_rounds(ok, a.rounds, a.probe_runs, 3, "probe", outdir)
+            for name, v in t.items():
+                out[name]["median_ms"] = median(v) * 1e3
+                out[name]["n"] = len(v)
+        out["_url"] = url
+        return out
+    finally:
+        kill(srv)
+
+
+def make_env_inputs(tmp):
+    envf = os.path.join(tmp, "bench.env")
+    lines = []
+    for i in range(1000):
+        k = i % 10
+        if k == 0:
+            lines.append(f"# section {i // 10}")
+        elif k == 1:
+            lines.append(f"export APP_EXPORTED_{i}=value-{i}")
+        elif k == 2:
+            lines.append(f'APP_DQ_{i}="double quoted {i} with \\"escapes\\" and \\n newline"')
+        elif k == 3:
+            lines.append(f"APP_SQ_{i}='single quoted $NOT_EXPANDED {i}'")
+        elif k == 4:
+            lines.append(f"APP_REF_{i}=${{APP_EXPORTED_{i - 3}}}/sub")
+        elif k == 5:
+            lines.append(f"APP_DEF_{i}=${{UNSET_VARIABLE_{i}:-fallback-{i}}}")
+        else:
+            lines.append(f"APP_PLAIN_{i}=plain_value_{i}_abcdefghijklmnopqrstuvwxyz")
+    with open(envf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    sec = os.path.join(tmp, "secrets")
+    os.mkdir(sec)
+    for i in range(100):
+        with open(os.path.join(sec, f"db-password.{i:03d}"), "w") as f:
+            f.write(f"s3cr3t-{i:03d}-" + "x" * 40 + "\n")
+    return envf, sec
+
+
+def sc_env(a, tmp, outdir):
+    envf, sec = make_env_inputs(tmp)
+    full = [a.pidone, "env", "--env-file", envf, "--secrets-dir", sec, "--check"]
+    empty = [a.pidone, "env", "--check"]
+    r = subprocess.run(full, stdout=subprocess.PIPE, stderr=LOG, timeout=10)
+    names = r.stdout.decode(errors="replace").split()
+    if r.returncode != 0 or len(names) < 1000:
+        return {"result": NA_NOT_BUILT, "rc": r.returncode, "names": len(names)}
+    t = hyperfine_rounds([("env 1000 lines + 100 secrets", full), ("env --check, no inputs", empty)],
+                         a.rounds, a.env_runs, 3, "env", outdir)
+    rss = [run_rusage(full)[1] for _ in range(5)]
+    return {"names": len(names), "median_ms": median(t["env 1000 lines + 100 secrets"]) * 1e3,
+            "empty_median_ms": median(t["env --check, no inputs"]) * 1e3, "peak_rss_kb": median(rss)}
+
+
+def callgrind(argv, tmp, tag):
+    """Instructions executed by argv's own process (not its children:
+    --trace-children=no, and only the file of argv's pid is counted)."""
+    d = tempfile.mkdtemp(dir=tmp, prefix=f"cg-{tag}-")
+    p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/cg.%p"] + argv,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60, cwd=d,
+                       env=dict(os.environ, PIDONE_ALLOW_ROOT="1"))
+    err = p.stderr.decode(errors="replace")
+    main_pid = None
+    for line in err.splitlines():
+        if line.startswith("==") and "Command:" in line:
+            main_pid = line.split("==")[1]
+            break
+    for line in err.splitlines():
+        if line.startswith(f"=={main_pid}==") and "Collected :" in line:
+            return {"instructions": int(line.split(":")[1].replace(",", "")), "exit": p.returncode}
+    return {"error": "no callgrind total", "exit": p.returncode}
+
+
+def sc_callgrind(a, tmp, probe_url):
+    out = {"run": callgrind([a.pidone, "--allow-root", "--", "/bin/true"], tmp, "run")}
+    if probe_url:
+        out["probe"] = callgrind([a.pidone, "probe", probe_url], tmp, "probe")
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine():
+    def sh(cmd):
+        try:
+            return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=10,
+                                  shell=True).stdout.decode().strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-").strip()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(),
+        "loadavg": open("/proc/loadavg").read().split()[:3],
+        "autogroup": sh("cat /proc/sys/kernel/sched_autogroup_enabled"),
+        "packages": sh("dpkg-query -W tini dumb-init catatonit busybox-static curl wget hyperfine valgrind "
+                       "2>/dev/null | tr '\\t' ' ' | paste -sd, -"),
+        "pidone": sh(f"{shlex.quote(ROOT)}/dist/pidone --version") + " @ " +
+        sh(f"git -C {shlex.quote(ROOT)} rev-parse --short HEAD"),
+    }
+
+
+def f(x, fmt="{:.0f}", none="–"):
+    return none if x is None else fmt.format(x)
+
+
+def render(R, a):
+    cols = ORDER
+    head = ["figure"] + [f"`{n}`" for n in cols] + ["goal (pidone)", "met"]
+    rows = []
+    goals = {}
+
+    def row(label, cells, goal="", met=""):
+        rows.append([label] + [cells.get(n, "–") for n in cols] + [goal, met])
+
+    sz = R["size"]
+    row("static binary, bytes", {n: f"{d['bytes']:,}" + ("" if d["static"] else " (dyn)") for n, d in sz.items()},
+        "≤ 600 KB and < tini-static",
+        yes(sz["pidone"]["bytes"] <= 600 * 1024 and sz["pidone"]["bytes"] < sz["tini-static"]["bytes"]))
+    goals["size"] = rows[-1][-1]
+
+    st = R["startup"]
+    base, ts = st["none"]["median_ms"], st["tini-static"]["median_ms"]
+    row("startup `INIT -- true`, median ms", {n: f"{d['median_ms']:.3f}" for n, d in st.items()})
+    row("startup ×no-init / ×tini-static",
+        {n: f"×{d['median_ms'] / base:.2f} / ×{d['median_ms'] / ts:.2f}" for n, d in st.items()},
+        "≤ tini-static", yes(st["pidone"]["median_ms"] <= ts))
+
+    idle = R["idle"]
+    row("idle RSS kB @1 s", {n: str(d["rss_kb"]) for n, d in idle.items()})
+    row("idle Pss kB @1 s", {n: str(d["pss_kb"]) for n, d in idle.items()}, "≤ tini-static",
+        yes(idle["pidone"]["pss_kb"] <= idle["tini-static"]["pss_kb"]))
+    row(f"idle context switches / {a.idle_window:.0f} s", {n: str(d["ctxt_switches"]) for n, d in idle.items()},
+        "0", yes(idle["pidone"]["ctxt_switches"] == 0))
+
+    lat = R["latency"]
+    peers = [n for n in cols if n not in ("none", "pidone") and lat[n]["median_us"] is not None]
+    best = min(lat[n]["median_us"] for n in peers)
+    row(f"SIGTERM → child, µs median / p99 ({a.trials} trials)",
+        {n: f"{f(d['median_us'], '{:.1f}')} / {f(d['p99_us'], '{:.0f}')}" + (f" ({d['lost']} lost)" if d["lost"] else "")
+         for n, d in lat.items()}, f"median ≤ 1.1 × best peer ({best:.1f})",
+        yes(lat["pidone"]["median_us"] is not None and lat["pidone"]["median_us"] <= 1.1 * best))
+
+    z = R["zombies"]
+    for count in (2000, 20000):
+        cells, lefts = {}, {}
+        for n in cols:
+            ds = z.get(f"{n}/{count}", [])
+            gone = [d["all_gone_ns"] / 1e6 for d in ds if d.get("all_gone_ns", -1) >= 0]
+            left = [d.get("left_at_2s", count) for d in ds]
+            made = min((d.get("made", 0) for d in ds), default=0)
+            lefts[n] = max(left) if left else None
+            ms = f"{median(gone):.1f} ms" if len(gone) == len(ds) and ds else "never"
+            cells[n] = f"{ms} / {lefts[n]}" + (f" (made {made})" if made != count else "")
+        goal, met = ("zero left", yes(lefts.get("pidone") == 0)) if count == 20000 else ("", "")
+        row(f"reap {count:,} orphan zombies: time / left @2 s", cells, goal, met)
+
+    sd = R["shutdown"]
+    row("TERM-ignoring child: init exits after / code",
+        {n: (f"{d['secs']:.2f} s / {d['exit']}" if "secs" in d else f"still running @{d['bound_s']:.0f} s")
+         for n, d in sd.items()}, "grace 2 s → 137",
+        yes(sd["pidone"].get("exit") == "137" and abs(sd["pidone"].get("secs", 0) - 2.0) < 0.2))
+
+    dr = R["drain"]
+    cells = {}
+    for n, ds in dr.items():
+        ok = [d for d in ds if "done" in d]
+        share = median([100.0 * d["done"] / d["of"] for d in ok])
+        ex = median([d["init_exit_ms"] for d in ok if d["init_exit_ms"] is not None])
+        cells[n] = f"{f(share)} % / {f(ex, '{:.1f}')} ms"
+    pd = [d for d in dr["pidone"] if "done" in d]
+    row(f"drain: {a.orphans} orphans' 300 ms cleanup done / init exit after main",
+        cells, "100 %", yes(bool(pd) and all(d["done"] == d["of"] for d in pd)))
+
+    g = R["group"]
+    row("`sh -c` wrapper's grandchild gets SIGTERM",
+        {n: ("yes" if d["got_term"] else "no") for n, d in g.items()})
+
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+
+    # probes and env: not inits, so their own table
+    pr = R["probe"]
+    out += ["", "| probe / env (one healthy check, 127.0.0.1) | median ms | peak RSS kB | goal (pidone) | met |",
+            "|---|---|---|---|---|"]
+    bb = pr.get("busybox wget", {}).get("median_ms")
+    for name, d in pr.items():
+        if name.startswith("_"):
+            continue
+        if "median_ms" not in d:
+            out.append(f"| {name} | {d.get('result')} | – | " +
+                       ("faster than busybox wget, < 1024 kB | no |" if name == "pidone probe" else " | |"))
+            continue
+        goal = met = ""
+        if name == "pidone probe":
+            goal = "faster than busybox wget, < 1024 kB"
+            met = yes(bb is not None and d["median_ms"] < bb and d["peak_rss_kb"] < 1024)
+        out.append(f"| `{name}` | {d['median_ms']:.2f} | {d['peak_rss_kb']} | {goal} | {met} |")
+    e = R["env"]
+    if "median_ms" in e:
+        out.append(f"| `pidone env --check`, 1,000-line env file + 100 secrets ({e['names']} names) | "
+                   f"{e['median_ms']:.2f} (no inputs: {e['empty_median_ms']:.2f}) | {e['peak_rss_kb']} | | |")
+    else:
+        out.append(f"| `pidone env --check`, 1,000-line env file + 100 secrets | {e['result']} | – | | |")
+    cg = R["callgrind"]
+    out += ["", "callgrind instructions (pidone's own process, machine-noise free): "
+            f"`pidone --allow-root -- /bin/true`: {f(cg['run'].get('instructions'), '{:,}')}; "
+            f"`pidone probe URL`: {f(cg.get('probe', {}).get('instructions'), '{:,}', NA_NOT_BUILT)}"]
+    return "\n".join(out)
+
+
+def yes(b):
+    return "yes" if b else "**no**"
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    global LOG, HELPER
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pidone", default=os.path.join(ROOT, "dist/pidone"))
+    ap.add_argument("--helper", default=os.path.join(ROOT, "target/bench/benchhelper"))
+    ap.add_argument("--results", default=os.path.join(ROOT, "results"))
+    ap.add_argument("--quick", action="store_true", help="fewer trials (a smoke test, not for the table)")
+    ap.add_argument("--only", default="", help="comma list of scenarios to run")
+    a = ap.parse_args()
+    a.pidone = os.path.abspath(a.pidone)
+    HELPER = os.path.abspath(a.helper)
+    a.rounds, a.startup_runs, a.probe_runs, a.env_runs = 3, 40, 20, 30
+    a.trials, a.zombie_trials, a.drain_trials, a.orphans = 200, 3, 3, 20
+    a.idle_window, a.shutdown_bound, a.group_bound = 10.0, 5.0, 1.0
+    if a.quick:
+        a.rounds, a.startup_runs, a.probe_runs, a.env_runs = 1, 10, 5, 5
+        a.trials, a.zombie_trials, a.drain_trials, a.idle_window = 20, 1, 1, 2.0
+
+    def which(c):
+        for d in os.environ.get("PATH", "").split(":"):
+            p = os.path.join(d, c)
+            if os.access(p, os.X_OK):
+                return p
+        sys.exit(f"bench: {c} is missing (make bench installs it)")
+
+    tini, tini_s, dumb, cata = which("tini"), which("tini-static"), which("dumb-init"), which("catatonit")
+    INITS.update({
+        "pidone": (a.pidone, [a.pidone, "--allow-root", "--"]),
+        "tini-static": (tini_s, [tini_s, "--"]),
+        "tini": (tini, [tini, "--"]),
+        "tini-g": (tini, [tini, "-g", "--"]),
+        "dumb-init": (dumb, [dumb]),
+        "catatonit": (cata, [cata, "--"]),
+        "catatonit-g": (cata, [cata, "-g", "--"]),
+        "none": (None, []),
+    })
+    ORDER[:] = list(INITS)
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    outdir = os.path.join(a.results, stamp)
+    os.makedirs(outdir, exist_ok=True)
+    LOG = open(os.path.join(outdir, "stderr.log"), "w")
+    tmp = tempfile.mkdtemp(prefix="pidone-bench-")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.monotonic()
+    R = {"machine_start": machine()}
+    only = set(filter(None, a.only.split(",")))
+    try:
+        steps = [
+            ("size", lambda: sc_size()),
+            ("startup", lambda: sc_startup(a, outdir)),
+            ("idle", lambda: sc_idle(a)),
+            ("latency", lambda: sc_latency(a, tmp)),
+            ("zombies", lambda: sc_zombies(a, tmp)),
+            ("shutdown", lambda: sc_shutdown(a)),
+            ("drain", lambda: sc_drain(a, tmp)),
+            ("group", lambda: sc_group(a, tmp)),
+            ("probe", lambda: sc_probe(a, tmp, outdir)),
+            ("env", lambda: sc_env(a, tmp, outdir)),
+        ]
+        for name, fn in steps:
+            if only and name not in only:
+                continue
+            t = time.monotonic()
+            say(f"bench: {name} ...")
+            R[name] = fn()
+            say(f"bench: {name} done in {time.monotonic() - t:.1f} s")
+        if not only or "callgrind" in only:
+            url = R.get("probe", {}).get("_url") if "median_ms" in R.get("probe", {}).get("pidone probe", {}) else None
+            R["callgrind"] = sc_callgrind(a, tmp, url)
+    finally:
+        cleanup()
+        subprocess.run(["rm", "-rf", tmp], timeout=60)
+    R["machine_end"] = machine()
+    R["total_s"] = time.monotonic() - started
+    with open(os.path.join(outdir, "raw.json"), "w") as fh:
+        json.dump(R, fh, indent=1)
+    if only:
+        print(json.dumps({k: v for k, v in R.items() if k in only or k == "callgrind"}, indent=1)[:20000])
+        return
+    m0, m1 = R["machine_start"], R["machine_end"]
+    text = "\n".join([
+        f"pidone bench, {m0['date']}: {m0['nproc']} CPUs ({m0['cpu']}), kernel {m0['kernel']}, "
+        f"autogroup={m0['autogroup']}, load {' '.join(m0['loadavg'])} at start / {' '.join(m1['loadavg'])} at end, "
+        f"{m0['pidone']}, total {R['total_s']:.0f} s",
+        "",
+        render(R, a),
+        "",
+        f"raw data: {os.path.relpath(outdir, ROOT)}/raw.json",
+    ])
+    with open(os.path.join(outdir, "table.md"), "w") as fh:
+        fh.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        cleanup()
