@@ -119,6 +119,22 @@ def init_pid(p):
     return None
 
 
+def settle(pid, timeout=1.0):
+    """Wait (bounded) until pid sleeps, then 1 ms more: the init has finished
+    its post-spawn work and blocks in its signal wait, for every init alike."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                s = f.read()
+            if s[s.rindex(")") + 2] == "S":
+                break
+        except (OSError, ValueError, IndexError):
+            break
+        time.sleep(0.0002)
+    time.sleep(0.001)
+
+
 def pidfd(pid):
     try:
         return os.pidfd_open(pid)
@@ -301,6 +317,7 @@ def sc_latency(a, tmp):
                 kill(p)
                 continue
             pid = init_pid(p)
+            settle(pid)
             t0 = mono()
             os.kill(pid, signal.SIGTERM)
             rc = finish(p, 5.0)
@@ -348,7 +365,7 @@ def sc_shutdown(a):
     procs, fds, t0 = {}, {}, {}
     try:
         for n in names:
-            extra = ["--grace", "2s"] if n == "pidone" else None
+            extra = ["--grace", "2s"] if n.startswith("pidone") else None
             procs[n] = pid1(n, [HELPER, "ignore-term", "{READY}"], extra=extra)
         for n, p in procs.items():
             wait_ready(p)
@@ -473,6 +490,8 @@ def sc_probe(a, tmp, outdir):
                 ok.append((name, argv))
                 rss = [run_rusage(argv)[1] for _ in range(5)]
                 out[name] = {"peak_rss_kb": median(rss), "rss_runs": rss, "rc_404": bad}
+                if name == "pidone probe":  # while the server is up
+                    out["_callgrind"] = callgrind(argv, tmp, "probe")
         if ok:
             t = hyperfine_rounds(ok, a.rounds, a.probe_runs, 3, "probe", outdir)
             for name, v in t.items():
@@ -525,7 +544,8 @@ def sc_env(a, tmp, outdir):
                          a.rounds, a.env_runs, 3, "env", outdir)
     rss = [run_rusage(full)[1] for _ in range(5)]
     return {"names": len(names), "median_ms": median(t["env 1000 lines + 100 secrets"]) * 1e3,
-            "empty_median_ms": median(t["env --check, no inputs"]) * 1e3, "peak_rss_kb": median(rss)}
+            "empty_median_ms": median(t["env --check, no inputs"]) * 1e3, "peak_rss_kb": median(rss),
+            "_argv": full}
 
 
 def callgrind(argv, tmp, tag):
@@ -547,10 +567,12 @@ def callgrind(argv, tmp, tag):
     return {"error": "no callgrind total", "exit": p.returncode}
 
 
-def sc_callgrind(a, tmp, probe_url):
+def sc_callgrind(a, tmp, R):
     out = {"run": callgrind([a.pidone, "--allow-root", "--", "/bin/true"], tmp, "run")}
-    if probe_url:
-        out["probe"] = callgrind([a.pidone, "probe", probe_url], tmp, "probe")
+    if "_callgrind" in R.get("probe", {}):
+        out["probe"] = R["probe"]["_callgrind"]
+    if "_argv" in R.get("env", {}):
+        out["env"] = callgrind(R["env"]["_argv"], tmp, "env")
     return out
 
 
@@ -611,7 +633,7 @@ def render(R, a):
         "0", yes(idle["pidone"]["ctxt_switches"] == 0))
 
     lat = R["latency"]
-    peers = [n for n in cols if n not in ("none", "pidone") and lat[n]["median_us"] is not None]
+    peers = [n for n in cols if n != "none" and not n.startswith("pidone") and lat[n]["median_us"] is not None]
     best = min(lat[n]["median_us"] for n in peers)
     row(f"SIGTERM → child, µs median / p99 ({a.trials} trials)",
         {n: f"{f(d['median_us'], '{:.1f}')} / {f(d['p99_us'], '{:.0f}')}" + (f" ({d['lost']} lost)" if d["lost"] else "")
@@ -682,7 +704,9 @@ def render(R, a):
     cg = R["callgrind"]
     out += ["", "callgrind instructions (pidone's own process, machine-noise free): "
             f"`pidone --allow-root -- /bin/true`: {f(cg['run'].get('instructions'), '{:,}')}; "
-            f"`pidone probe URL`: {f(cg.get('probe', {}).get('instructions'), '{:,}', NA_NOT_BUILT)}"]
+            f"`pidone probe URL`: {f(cg.get('probe', {}).get('instructions'), '{:,}', NA_NOT_BUILT)}; "
+            f"`pidone env --check` (1,000 lines + 100 secrets): "
+            f"{f(cg.get('env', {}).get('instructions'), '{:,}', NA_NOT_BUILT)}"]
     return "\n".join(out)
 
 
@@ -701,15 +725,20 @@ def main():
     ap.add_argument("--results", default=os.path.join(ROOT, "results"))
     ap.add_argument("--quick", action="store_true", help="fewer trials (a smoke test, not for the table)")
     ap.add_argument("--only", default="", help="comma list of scenarios to run")
+    ap.add_argument("--trials", type=int, help="signal-latency trials per init")
+    ap.add_argument("--alt", help="a second pidone binary, run as the extra init `pidone-alt` (A/B a change)")
     a = ap.parse_args()
     a.pidone = os.path.abspath(a.pidone)
     HELPER = os.path.abspath(a.helper)
     a.rounds, a.startup_runs, a.probe_runs, a.env_runs = 3, 40, 20, 30
     a.trials, a.zombie_trials, a.drain_trials, a.orphans = 200, 3, 3, 20
     a.idle_window, a.shutdown_bound, a.group_bound = 10.0, 5.0, 1.0
+    trials = a.trials
     if a.quick:
         a.rounds, a.startup_runs, a.probe_runs, a.env_runs = 1, 10, 5, 5
         a.trials, a.zombie_trials, a.drain_trials, a.idle_window = 20, 1, 1, 2.0
+    if trials:
+        a.trials = trials
 
     def which(c):
         for d in os.environ.get("PATH", "").split(":"):
@@ -721,6 +750,7 @@ def main():
     tini, tini_s, dumb, cata = which("tini"), which("tini-static"), which("dumb-init"), which("catatonit")
     INITS.update({
         "pidone": (a.pidone, [a.pidone, "--allow-root", "--"]),
+        **({"pidone-alt": (os.path.abspath(a.alt), [os.path.abspath(a.alt), "--allow-root", "--"])} if a.alt else {}),
         "tini-static": (tini_s, [tini_s, "--"]),
         "tini": (tini, [tini, "--"]),
         "tini-g": (tini, [tini, "-g", "--"]),
@@ -761,8 +791,7 @@ def main():
             R[name] = fn()
             say(f"bench: {name} done in {time.monotonic() - t:.1f} s")
         if not only or "callgrind" in only:
-            url = R.get("probe", {}).get("_url") if "median_ms" in R.get("probe", {}).get("pidone probe", {}) else None
-            R["callgrind"] = sc_callgrind(a, tmp, url)
+            R["callgrind"] = sc_callgrind(a, tmp, R)
     finally:
         cleanup()
         subprocess.run(["rm", "-rf", tmp], timeout=60)
