@@ -9,6 +9,7 @@
 //!   orphans N MS           fork N children that each live MS ms, exit at once
 //!   sigstate --ignore LIST --block LIST -- CMD...
 //!                          set dispositions and mask, then exec CMD
+//!   killself N             die of signal N
 //!   forker MS              fork children that exit at once, in a loop, for MS ms
 
 use std::ffi::CString;
@@ -154,6 +155,18 @@ fn main() {
             println!("forked {n}");
         }
         "sigstate" => sigstate(&args[1..]),
+        "killself" => {
+            let sig: i32 = arg(1).parse().unwrap_or_else(|_| die("bad signal"));
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, sig);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::raise(sig);
+            }
+            die("still alive after raise")
+        }
         other => die(&format!("unknown program {other}")),
     }
 }
