@@ -98,7 +98,7 @@ fuzz: nightly
 		mkdir -p fuzz/corpus/$$t; cp -n fuzz/regressions/$$t/* fuzz/corpus/$$t/ 2>/dev/null; \
 		(cd fuzz && $(CARGO) +$(NIGHTLY) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | tee ../target/fuzz-$$t.log | grep -E '^Done|SUMMARY|crash-'); \
 		for c in fuzz/artifacts/$$t/crash-* fuzz/artifacts/$$t/oom-* fuzz/artifacts/$$t/timeout-*; do \
-			[ -e "$$c" ] && cp "$$c" fuzz/regressions/$$t/ && echo "new regression input: fuzz/regressions/$$t/$$(basename $$c)"; done; \
+			if [ -e "$$c" ]; then cp "$$c" fuzz/regressions/$$t/; echo "new regression input: fuzz/regressions/$$t/$$(basename $$c)"; fi; done; \
 	done
 
 clean:
