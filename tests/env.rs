@@ -465,7 +465,8 @@ fn canary_secret_never_in_stderr() {
     let [bad_name_dir, big_secret_dir, nulsecret_dir, binary_dir, huge_dir, ok_dir] =
         ["bad-name", "big-secret", "nulsecret", "binary", "huge", "ok"].map(|n| s(&d.join(n)));
     #[rustfmt::skip]
-    let cases: Vec<(&str, Vec<&str>, &[(&str, &str)], i32)> = vec![
+    type Case<'a> = (&'a str, Vec<&'a str>, &'a [(&'a str, &'a str)], i32);
+    let cases: Vec<Case> = vec![
         ("syntax error after the secret", vec!["env", "--env-file", &syntax_after, "--check"], &[], 125),
         ("unterminated quote", vec!["env", "--env-file", &unterminated], &[], 125),
         ("required variable", vec!["env", "--env-file", &required], &[], 125),
@@ -480,11 +481,21 @@ fn canary_secret_never_in_stderr() {
         ("non-UTF-8 as json", vec!["env", "--format", "json", "--secrets-dir", &binary_dir], &[], 125),
         ("NAME and NAME_FILE", vec!["env", "--file-env", "PW", "--", "/bin/true"], &both, 125),
         ("too big for exec", vec!["env", "--secrets-dir", &huge_dir, "--", "/bin/true"], &[], 125),
-        ("exec failure (env)", vec!["env", "--env-file", &good, "--secrets-dir", &ok_dir, "--", "/nonexistent"], &[], 127),
+        (
+            "exec failure (env)",
+            vec!["env", "--env-file", &good, "--secrets-dir", &ok_dir, "--", "/nonexistent"],
+            &[],
+            127,
+        ),
         ("exec failure (run)", vec!["--env-file", &good, "--secrets-dir", &ok_dir, "--", "/nonexistent"], &[], 127),
         ("not executable (run)", vec!["--env-file", &good, "--", "/etc"], &[], 126),
         ("syntax error (run)", vec!["--env-file", &syntax_after, "--", "/bin/true"], &[], 125),
-        ("success (run)", vec!["--env-file", &good, "--secrets-dir", &ok_dir, "--file-env", "X", "--", "/bin/true"], &x_file, 0),
+        (
+            "success (run)",
+            vec!["--env-file", &good, "--secrets-dir", &ok_dir, "--file-env", "X", "--", "/bin/true"],
+            &x_file,
+            0,
+        ),
         ("success (env --check)", vec!["env", "--env-file", &good, "--secrets-dir", &ok_dir, "--check"], &[], 0),
     ];
     for (what, args, vars, want) in cases {

@@ -203,7 +203,7 @@ impl<'a> Parser<'a> {
             }
             raw = rest;
         }
-        Expander { s: raw, i: 0, line: self.line, double_quoted: false }.expand(scope)
+        Expander { cur: Parser { s: raw, i: 0, line: self.line }, double_quoted: false }.expand(scope)
     }
 
     fn quoted(&mut self, quote: u8, name: &str, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
@@ -225,7 +225,7 @@ impl<'a> Parser<'a> {
         }
         let body = self.slice(start, self.i.saturating_sub(1));
         if quote == b'"' {
-            Expander { s: body, i: 0, line, double_quoted: true }.expand(scope)
+            Expander { cur: Parser { s: body, i: 0, line }, double_quoted: true }.expand(scope)
         } else {
             Ok(unescape_single(body))
         }
@@ -250,26 +250,11 @@ fn unescape_single(body: &[u8]) -> Vec<u8> {
 
 /// Escapes (double quotes only) and `$` substitutions over one value.
 struct Expander<'a> {
-    s: &'a [u8],
-    i: usize,
-    line: usize,
+    cur: Parser<'a>,
     double_quoted: bool,
 }
 
 impl Expander<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-
-    fn bump(&mut self) -> Option<u8> {
-        let c = self.peek()?;
-        self.i += 1;
-        if c == b'\n' {
-            self.line += 1;
-        }
-        Some(c)
-    }
-
     fn err(&self, line: usize, msg: String) -> SyntaxError {
         SyntaxError { line, msg }
     }
@@ -290,7 +275,7 @@ impl Expander<'_> {
     ) -> Result<Vec<u8>, SyntaxError> {
         let mut out = Vec::new();
         loop {
-            let Some(c) = self.bump() else {
+            let Some(c) = self.cur.bump() else {
                 return match open {
                     Some(line) => Err(self.err(line, "unterminated ${ (missing })".into())),
                     None => Ok(out),
@@ -298,7 +283,7 @@ impl Expander<'_> {
             };
             match c {
                 b'}' if open.is_some() => return Ok(out),
-                b'\\' if self.double_quoted => match self.bump() {
+                b'\\' if self.double_quoted => match self.cur.bump() {
                     Some(b'n') => out.push(b'\n'),
                     Some(b'r') => out.push(b'\r'),
                     Some(b't') => out.push(b'\t'),
@@ -313,12 +298,12 @@ impl Expander<'_> {
     }
 
     fn name(&mut self) -> &str {
-        let start = self.i;
-        while self.peek().is_some_and(is_name_byte) {
-            self.i += 1;
+        let start = self.cur.i;
+        while self.cur.peek().is_some_and(is_name_byte) {
+            self.cur.i += 1;
         }
         // Only ASCII bytes were taken, so this is always valid UTF-8.
-        std::str::from_utf8(self.s.get(start..self.i).unwrap_or_default()).unwrap_or_default()
+        std::str::from_utf8(self.cur.s.get(start..self.cur.i).unwrap_or_default()).unwrap_or_default()
     }
 
     fn dollar(
@@ -328,14 +313,14 @@ impl Expander<'_> {
         depth: usize,
         out: &mut Vec<u8>,
     ) -> Result<(), SyntaxError> {
-        let line = self.line;
-        match self.peek() {
+        let line = self.cur.line;
+        match self.cur.peek() {
             Some(b'$') => {
-                self.i += 1;
+                self.cur.i += 1;
                 out.push(b'$');
             }
             Some(b'{') => {
-                self.i += 1;
+                self.cur.i += 1;
                 self.braced(scope, live, depth, line, out)?;
             }
             Some(c) if c == b'_' || c.is_ascii_alphabetic() => {
@@ -363,18 +348,18 @@ impl Expander<'_> {
         if !valid_name(&name) {
             return Err(self.err(line, "invalid substitution: ${ must be followed by a variable name".into()));
         }
-        let (colon, op) = match (self.peek(), self.s.get(self.i + 1).copied()) {
+        let (colon, op) = match (self.cur.peek(), self.cur.s.get(self.cur.i + 1).copied()) {
             (Some(b'}'), _) => {
-                self.i += 1;
+                self.cur.i += 1;
                 substitute(scope, &name, live, line, out);
                 return Ok(());
             }
             (Some(b':'), Some(op @ (b'-' | b'?' | b'+'))) => {
-                self.i += 2;
+                self.cur.i += 2;
                 (true, op)
             }
             (Some(op @ (b'-' | b'?' | b'+')), _) => {
-                self.i += 1;
+                self.cur.i += 1;
                 (false, op)
             }
             (None, _) => return Err(self.err(line, "unterminated ${ (missing })".into())),
@@ -388,7 +373,7 @@ impl Expander<'_> {
         let value = scope.lookup(&name).map(<[u8]>::to_vec);
         // `:` treats an empty value as unset.
         let present = value.as_ref().is_some_and(|v| !colon || !v.is_empty());
-        let word_start = self.i;
+        let word_start = self.cur.i;
         match op {
             b'-' => {
                 let word = self.seq(scope, Some(line), live && !present, depth + 1)?;
@@ -404,7 +389,7 @@ impl Expander<'_> {
                 self.seq(scope, Some(line), false, depth + 1)?;
                 if live && !present {
                     // The message is the file's own text, never a value.
-                    let raw = self.s.get(word_start..self.i.saturating_sub(1)).unwrap_or_default();
+                    let raw = self.cur.s.get(word_start..self.cur.i.saturating_sub(1)).unwrap_or_default();
                     let msg = String::from_utf8_lossy(raw);
                     let what = if colon && value.is_some() { "is empty" } else { "is not set" };
                     let tail = if msg.is_empty() { String::new() } else { format!(": {msg}") };
