@@ -140,7 +140,14 @@ fn waits_for_a_file_and_an_http_answer_together() {
     let port = closed_port();
     listen_later(port, Duration::ZERO, Some("HTTP/1.1 503 Busy\r\n\r\n"));
     let out = common::output(
-        common::plain(["wait", "--wait-timeout", "1s", &format!("http://127.0.0.1:{port}/")]),
+        common::plain([
+            "wait",
+            "--wait-timeout",
+            "1s",
+            "--wait-interval",
+            "100ms",
+            &format!("http://127.0.0.1:{port}/"),
+        ]),
         Duration::from_secs(10),
     );
     assert_eq!(common::code(out.status), 1);
