@@ -101,8 +101,8 @@ fuzz: nightly
 			if [ -e "$$c" ]; then cp "$$c" fuzz/regressions/$$t/; echo "new regression input: fuzz/regressions/$$t/$$(basename $$c)"; fi; done; \
 	done
 
-## bench: pidone against tini, dumb-init and catatonit as PID 1 (see BENCHMARKS.md);
-## BENCH_ARGS=--quick for a smoke run
+## bench: pidone against tini, dumb-init and catatonit as PID 1, side by side
+## (BENCHMARKS.md); BENCH_ARGS=--quick for a smoke run, not for the table
 PYTHON      ?= python3
 BENCH_HELPER := target/bench/benchhelper
 BENCH_PKGS  := util-linux python3 gcc libc6-dev tini dumb-init catatonit busybox-static \
@@ -123,8 +123,12 @@ $(BENCH_HELPER): bench/benchhelper.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -static -o $@ $<
 
+# dist/pidone-tiny joins as one more column when `make tiny` has built it
+# (refreshed here; never built from scratch, which needs the pinned nightly).
 bench: build bench-deps $(BENCH_HELPER)
-	$(PYTHON) bench/bench.py --pidone $(BIN) --helper $(BENCH_HELPER) $(BENCH_ARGS)
+	@if [ -e $(TINY) ]; then $(MAKE) --no-print-directory tiny; fi
+	$(PYTHON) bench/bench.py --pidone $(BIN) --helper $(BENCH_HELPER) \
+		$$([ -e $(TINY) ] && echo --alt $(TINY)) $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean
