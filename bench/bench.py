@@ -273,6 +273,20 @@ def pss_kb(pid):
     return None
 
 
+def other_users(binary, mine):
+    """Processes outside `mine` running `binary`: they share its pages and
+    lower its Pss, so the table marks such a figure."""
+    n = 0
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) not in mine:
+            try:
+                if os.readlink(f"/proc/{d}/exe") == binary:
+                    n += 1
+            except OSError:
+                pass
+    return n
+
+
 def ctxt(st):
     return int(st["voluntary_ctxt_switches"]) + int(st["nonvoluntary_ctxt_switches"])
 
@@ -304,12 +318,14 @@ def sc_idle(a):
             for n, pid in pids.items():
                 st = read_status(pid)
                 first[n] = (int(st["VmRSS"].split()[0]), pss_kb(pid), ctxt(st), mono())
+            shared = {n: other_users(INITS[n][0], set(pids.values())) for n in pids if INITS[n][0]}
             time.sleep(a.idle_window)
             for n, pid in pids.items():
                 st = read_status(pid)
                 rss, pss, c0, t0 = first[n]
                 secs = (mono() - t0) / 1e9
-                out[n] = {"rss_kb": rss, "pss_kb": pss, "ctxt_switches": ctxt(st) - c0, "window_s": secs}
+                out[n] = {"rss_kb": rss, "pss_kb": pss, "ctxt_switches": ctxt(st) - c0, "window_s": secs,
+                          "other_processes_of_binary": shared.get(n, 0)}
         finally:
             for p in procs.values():
                 kill(p)
@@ -413,8 +429,7 @@ def sc_drain(a, tmp):
             ip = find_init(p)
             fd = pidfd(ip) if ip else None
             if not wait_ready(p, 10.0) or fd is None:
-                kill(p)
-                res[n].append({"error": "not ready"})
+                res[n].append({"error": "no init pid" if fd is None else "not ready", "exit": status_text(finish(p, 5.0))})
                 continue
             t = wait_fd(fd, 15.0)
             if fd is not None:
@@ -669,7 +684,9 @@ def render(R, a):
 
     idle = R["idle"]
     row("idle RSS kB @1 s", {n: str(d["rss_kb"]) for n, d in idle.items()})
-    row("idle Pss kB @1 s", {n: str(d["pss_kb"]) for n, d in idle.items()}, "≤ tini-static",
+    row("idle Pss kB @1 s (* = binary shared with other processes)",
+        {n: str(d["pss_kb"]) + ("*" if d.get("other_processes_of_binary") else "") for n, d in idle.items()},
+        "≤ tini-static",
         met(lambda n: idle[n]["pss_kb"] <= idle["tini-static"]["pss_kb"]))
     row(f"idle context switches / {a.idle_window:.0f} s", {n: str(d["ctxt_switches"]) for n, d in idle.items()},
         "0", met(lambda n: idle[n]["ctxt_switches"] == 0))
