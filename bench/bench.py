@@ -592,11 +592,14 @@ def sc_env(a, tmp, outdir):
 
 def callgrind(argv, tmp, tag):
     """Instructions executed by argv's own process (not its children:
-    --trace-children=no, and only the total of argv's pid is counted)."""
+    --trace-children=no, and only the total of argv's pid is counted).
+    Deterministic: the same binary gives the same count on any load."""
     d = tempfile.mkdtemp(dir=tmp, prefix=f"cg-{tag}-")
+    # A fixed, small environment: pidone copies and indexes its environment
+    # and searches PATH, so the count would otherwise follow the caller's.
     p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/cg.%p"] + argv,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60, cwd=d,
-                       env=dict(os.environ, PIDONE_ALLOW_ROOT="1"))
+                       env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root", "LANG": "C"})
     err = p.stderr.decode(errors="replace")
     main_pid = None
     for line in err.splitlines():
