@@ -541,23 +541,16 @@ def make_env_inputs(tmp):
     """A 1,000-line env file (100 comments, 900 variables in every syntax:
     export, quotes with escapes, ${VAR}, ${VAR:-default}) and 100 secrets."""
     envf = os.path.join(tmp, "bench.env")
-    lines = []
-    for i in range(1000):
-        k = i % 10
-        if k == 0:
-            lines.append(f"# section {i // 10}")
-        elif k == 1:
-            lines.append(f"export APP_EXPORTED_{i}=value-{i}")
-        elif k == 2:
-            lines.append(f'APP_DQ_{i}="double quoted {i} with \\"escapes\\" and \\n newline"')
-        elif k == 3:
-            lines.append(f"APP_SQ_{i}='single quoted $NOT_EXPANDED {i}'")
-        elif k == 4:
-            lines.append(f"APP_REF_{i}=${{APP_EXPORTED_{i - 3}}}/sub")
-        elif k == 5:
-            lines.append(f"APP_DEF_{i}=${{UNSET_VARIABLE_{i}:-fallback-{i}}}")
-        else:
-            lines.append(f"APP_PLAIN_{i}=plain_value_{i}_abcdefghijklmnopqrstuvwxyz")
+    kinds = [  # line i uses kinds[i % 10]
+        lambda i: f"# section {i // 10}",
+        lambda i: f"export APP_EXPORTED_{i}=value-{i}",
+        lambda i: f'APP_DQ_{i}="double quoted {i} with \\"escapes\\" and \\n newline"',
+        lambda i: f"APP_SQ_{i}='single quoted $NOT_EXPANDED {i}'",
+        lambda i: f"APP_REF_{i}=${{APP_EXPORTED_{i - 3}}}/sub",
+        lambda i: f"APP_DEF_{i}=${{UNSET_VARIABLE_{i}:-fallback-{i}}}",
+    ]
+    plain = lambda i: f"APP_PLAIN_{i}=plain_value_{i}_abcdefghijklmnopqrstuvwxyz"  # noqa: E731
+    lines = [(kinds[i % 10] if i % 10 < len(kinds) else plain)(i) for i in range(1000)]
     with open(envf, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     sec = os.path.join(tmp, "secrets")
