@@ -85,8 +85,8 @@ dist:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static; }
 	@set -e; q=qemu-aarch64-static; b=$(DIST)/pidone-aarch64; \
 	v=$$(timeout 60 $$q $$b --version); [ "$$v" = "pidone $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)" ] || { echo "aarch64 --version said: $$v"; exit 1; }; \
-	PIDONE_ALLOW_ROOT=1 timeout 60 $$q $$b -- true || { echo "aarch64: pidone -- true failed"; exit 1; }; \
-	rc=0; PIDONE_ALLOW_ROOT=1 timeout 60 $$q $$b -- sh -c 'exit 7' || rc=$$?; [ $$rc = 7 ] || { echo "aarch64: exit code $$rc, not 7"; exit 1; }; \
+	PIDONE_ALLOW_ROOT=1 timeout 60 $$q $$b -q -- true || { echo "aarch64: pidone -- true failed"; exit 1; }; \
+	rc=0; PIDONE_ALLOW_ROOT=1 timeout 60 $$q $$b -q -- sh -c 'exit 7' || rc=$$?; [ $$rc = 7 ] || { echo "aarch64: exit code $$rc, not 7"; exit 1; }; \
 	echo "aarch64 smoke test under qemu-user passed ($$v)"
 	@cd $(DIST) && for a in $(DIST_ARCHES); do echo "$$(stat -c %s pidone-$$a) bytes  $$(cat pidone-$$a.sha256)"; done
 
