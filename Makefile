@@ -12,7 +12,16 @@ CARGO    ?= cargo
 # file (static-link check).
 DEB_PKGS := util-linux python3 file procps
 
-.PHONY: all build demo test lint deps musl-target helper clean dist image e2e
+# The tiny build: the same sources with the standard library rebuilt for size
+# on a nightly pinned by date. The installed `nightly` channel is used when it
+# is that date; otherwise nightly-DATE is installed on demand.
+NIGHTLY_DATE ?= 2026-05-20
+NIGHTLY := $(shell grep -qs 'date = "$(NIGHTLY_DATE)"' "$$(rustc +nightly --print sysroot 2>/dev/null)/lib/rustlib/multirust-channel-manifest.toml" && echo nightly || echo nightly-$(NIGHTLY_DATE))
+TINY     := $(DIST)/pidone-tiny
+TINY_DIR := target/tiny
+TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static
+
+.PHONY: all build tiny demo test test-tiny lint deps musl-target nightly helper clean dist image e2e
 
 all: build
 
@@ -23,6 +32,20 @@ build: musl-target
 	cp $(RELEASE) $(BIN)
 	@file $(BIN) | grep -q 'statically linked' || { echo "$(BIN) is not statically linked"; file $(BIN); exit 1; }
 	@echo "built $(BIN): $$(stat -c %s $(BIN)) bytes, statically linked"
+
+## tiny: dist/pidone-tiny, std rebuilt for size with immediate-abort panics
+tiny: nightly
+	RUSTFLAGS="$(TINY_FLAGS)" $(CARGO) +$(NIGHTLY) build --release --locked --target $(TARGET) -p pidone \
+		-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --target-dir $(TINY_DIR)
+	@mkdir -p $(DIST)
+	cp $(TINY_DIR)/$(TARGET)/release/pidone $(TINY)
+	@file $(TINY) | grep -q 'statically linked' || { echo "$(TINY) is not statically linked"; exit 1; }
+	@echo "built $(TINY): $$(stat -c %s $(TINY)) bytes, statically linked"
+
+nightly:
+	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal
+	@rustup component list --toolchain $(NIGHTLY) --installed | grep -q '^rust-src' || rustup component add rust-src --toolchain $(NIGHTLY)
+	@rustup target list --toolchain $(NIGHTLY) --installed | grep -qx '$(TARGET)' || rustup target add $(TARGET) --toolchain $(NIGHTLY)
 
 musl-target:
 	@rustup target list --installed | grep -qx '$(TARGET)' || rustup target add $(TARGET)
@@ -101,6 +124,11 @@ image: build
 ## e2e: end-to-end checks in real containers (Docker engine needed)
 e2e: image dist
 	PIDONE_IMAGE=$(IMAGE):latest tests/e2e/run.sh
+
+## test-tiny: the integration suite against dist/pidone-tiny
+test-tiny: deps tiny helper
+	PIDONE_BIN=$(CURDIR)/$(TINY) PIDONE_TESTHELPER=$(CURDIR)/$(HELPER) \
+		$(CARGO) test --locked -p pidone --tests -- --test-threads=2
 
 clean:
 	$(CARGO) clean

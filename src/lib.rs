@@ -10,6 +10,7 @@ pub mod cli;
 pub mod env;
 pub mod error;
 pub mod exec;
+pub mod fuzzing;
 pub mod log;
 pub mod probe;
 pub mod signals;

@@ -1,13 +1,247 @@
-//! Contract section 4: who the command runs as. (The privilege drop arrives
-//! with its own issue; for now pidone runs the command with its own ids.)
+//! Contract section 4: who the command runs as.
+//!
+//! [`apply`] resolves `--user`, enforces the non-root rule and drops
+//! privileges in pidone itself (after the environment is built, before the
+//! child is spawned or exec'd), so no process of the container keeps root.
+//! Everything is resolved and validated before any credential changes.
+
+mod db;
+mod drop;
+mod spec;
 
 use crate::cli::UserOpts;
 use crate::env::Environment;
-use crate::error::Result;
+use crate::error::{Error, Result, errno_text};
+use crate::log;
+use db::{Group, Table, User};
+use drop::Creds;
+use spec::{Spec, Token};
+
+/// The kernel's NGROUPS_MAX.
+const MAX_GROUPS: usize = 65536;
+
+/// A resolved `--user`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    creds: Creds,
+    /// The passwd home, `/` when the user has no entry (or an empty home).
+    home: String,
+    /// How the spec resolved, for messages: `user "app" (uid 1000)`.
+    what: String,
+}
+
+/// Resolve `spec` against the passwd and group tables.
+fn resolve(spec: &Spec, users: &Table<User>, groups: &Table<Group>) -> Result<Target> {
+    let entry = match &spec.user {
+        Token::Name(n) => Some(users.by_name("user", n)?),
+        // Several names for one uid (root, toor) are normal: the first wins.
+        Token::Id(id) => users.entries.iter().find(|u| u.uid == *id),
+    };
+    let uid = match (&spec.user, entry) {
+        (Token::Id(id), _) => *id,
+        (Token::Name(_), Some(u)) => u.uid,
+        // by_name returned an entry or an error above.
+        (Token::Name(n), None) => return Err(Error::config(format!("unknown user '{n}'"))),
+    };
+    let what = match &spec.user {
+        Token::Name(n) => format!("user '{n}' (uid {uid})"),
+        Token::Id(id) => format!("uid {id}"),
+    };
+    let (gid, mut list) = match (&spec.group, entry) {
+        (Some(Token::Id(g)), _) => (*g, vec![*g]),
+        (Some(Token::Name(n)), _) => {
+            let g = groups.by_name("group", n)?.gid;
+            (g, vec![g])
+        }
+        (None, Some(u)) => {
+            // initgroups: the primary group, then every group listing the user.
+            let mut list = vec![u.gid];
+            list.extend(groups.entries.iter().filter(|g| g.members.contains(&u.name)).map(|g| g.gid));
+            (u.gid, list)
+        }
+        // A uid without a passwd entry: its own number, never an implicit 0.
+        (None, None) => (uid, vec![uid]),
+    };
+    // The kernel keeps the list sorted anyway; sorting also deduplicates cheaply.
+    list.sort_unstable();
+    list.dedup();
+    if list.len() > MAX_GROUPS {
+        return Err(Error::config(format!("{what} has {} groups, more than the kernel's {MAX_GROUPS}", list.len())));
+    }
+    let home = entry.map(|u| u.home.as_str()).filter(|h| !h.is_empty()).unwrap_or("/").to_string();
+    Ok(Target { creds: Creds { uid, gid, groups: list }, home, what })
+}
+
+/// Root's home as the image defines it (HOME equal to it counts as unset).
+fn root_home(users: &Table<User>) -> &str {
+    users.entries.iter().find(|u| u.uid == 0).map_or("/root", |u| u.home.as_str())
+}
+
+/// Set HOME to `home` when it is unset, empty or root's; keep any other value.
+fn set_home(env: &mut Environment, home: &str, root_home: &str) {
+    let replace = match env.get("HOME") {
+        None => true,
+        Some(h) => h.is_empty() || h == "/root" || h == root_home,
+    };
+    if replace {
+        env.set("HOME", home);
+    }
+}
+
+fn refuse_root(why: &str) -> Error {
+    Error::config(format!(
+        "refusing to run the command as root ({why}): set --user/PIDONE_USER to a non-root user \
+         (e.g. --user 10001:10001), or pass --allow-root"
+    ))
+}
 
 /// Resolve `opts`, enforce the non-root rule and drop privileges in the
 /// calling process. `env` gets HOME for the target user.
 pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
-    let _ = (opts, env);
+    let idle = |e| Error::config(format!("cannot read the current ids: {}", errno_text(e)));
+    let uids = nix::unistd::getresuid().map_err(idle)?;
+    let gids = nix::unistd::getresgid().map_err(idle)?;
+    let euid = uids.effective.as_raw();
+    if uids.real != uids.effective || gids.real != gids.effective {
+        return Err(Error::config(format!(
+            "pidone runs with real uid {} gid {} but effective uid {} gid {}: a setuid or setgid \
+             install of pidone is not supported",
+            uids.real, gids.real, uids.effective, gids.effective
+        )));
+    }
+    let Some(text) = opts.user.as_deref() else {
+        if euid != 0 {
+            log::debug!("running as uid {euid} (no --user)");
+        } else if opts.allow_root {
+            log::info!("running the command as root (--allow-root)");
+        } else {
+            return Err(refuse_root("pidone was started as root and no --user is given"));
+        }
+        return Ok(());
+    };
+    let shown = spec::printable(text);
+    let spec = spec::parse(text).map_err(|why| Error::config(format!("--user '{shown}': {why}")))?;
+    let users = db::users()?;
+    let groups = db::groups()?;
+    let target = resolve(&spec, &users, &groups).map_err(|e| e.context(format!("--user '{shown}'")))?;
+    let Target { creds, home, what } = &target;
+    if creds.uid == 0 && !opts.allow_root {
+        return Err(refuse_root(&format!("--user '{shown}' resolves to uid 0")));
+    }
+    if euid != 0 {
+        // Started non-root (Docker USER, Kubernetes runAsUser): nothing can
+        // change, and nothing needs to when the uid is already right.
+        if creds.uid != euid {
+            return Err(Error::config(format!(
+                "--user '{shown}': pidone was started as uid {euid} and cannot switch to {what}; \
+                 drop --user/PIDONE_USER or make it match the container's user"
+            )));
+        }
+        if creds.gid != gids.effective.as_raw() {
+            log::warning!(
+                "--user '{shown}': already running as uid {euid}; the group stays {} (asked for {})",
+                gids.effective,
+                creds.gid
+            );
+        }
+        log::info!("already running as uid {euid}: --user '{shown}' changes nothing");
+        set_home(env, home, root_home(&users));
+        return Ok(());
+    }
+    if creds.groups.contains(&0) || creds.gid == 0 {
+        log::warning!("--user '{shown}': the command runs with group 0 (root) among its groups");
+    }
+    drop::switch(creds, !opts.allow_new_privs)?;
+    set_home(env, home, root_home(&users));
+    let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };
+    log::info!("{how}: {what}, gid {}, groups {}", creds.gid, drop::list(&creds.groups));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::db::{GROUP, PASSWD};
+    use super::*;
+
+    fn user(name: &str, uid: u32, gid: u32, home: &str, line: usize) -> User {
+        User { name: name.into(), uid, gid, home: home.into(), line }
+    }
+
+    fn group(name: &str, gid: u32, members: &[&str], line: usize) -> Group {
+        Group { name: name.into(), gid, members: members.iter().map(|m| m.to_string()).collect(), line }
+    }
+
+    fn tables() -> (Table<User>, Table<Group>) {
+        let users = vec![
+            user("root", 0, 0, "/root", 1),
+            user("app", 1000, 1000, "/home/app", 2),
+            user("1000", 0, 0, "/root", 3),
+            user("nohome", 1500, 1500, "", 4),
+            user("admin", 0, 0, "/root", 5),
+        ];
+        let groups = vec![
+            group("root", 0, &["root"], 1),
+            group("app", 1000, &[], 2),
+            group("g1", 2001, &["app"], 3),
+            group("g2", 2002, &["other", "app"], 4),
+            group("g3", 2003, &["other"], 5),
+            group("again", 1000, &["app"], 6),
+        ];
+        (Table { path: PASSWD, present: true, entries: users }, Table { path: GROUP, present: true, entries: groups })
+    }
+
+    fn res(s: &str) -> Result<Target> {
+        let (u, g) = tables();
+        resolve(&spec::parse(s).unwrap(), &u, &g)
+    }
+
+    fn creds(s: &str) -> (u32, u32, Vec<u32>) {
+        let t = res(s).unwrap();
+        (t.creds.uid, t.creds.gid, t.creds.groups)
+    }
+
+    #[test]
+    fn names_take_passwd_and_memberships() {
+        assert_eq!(creds("app"), (1000, 1000, vec![1000, 2001, 2002]));
+        assert_eq!(res("app").unwrap().home, "/home/app");
+        assert_eq!(creds("app:g3"), (1000, 2003, vec![2003]));
+        assert_eq!(creds("app:77"), (1000, 77, vec![77]));
+    }
+
+    #[test]
+    fn numeric_ids_are_never_names() {
+        // passwd has a user *named* 1000 with uid 0: irrelevant to "1000".
+        assert_eq!(creds("1000"), (1000, 1000, vec![1000, 2001, 2002]));
+        // No entry: gid = uid, never an implicit 0; HOME is /.
+        assert_eq!(creds("1234"), (1234, 1234, vec![1234]));
+        assert_eq!(res("1234").unwrap().home, "/");
+        assert_eq!(creds("1234:0"), (1234, 0, vec![0]));
+        assert_eq!(creds("1000:5"), (1000, 5, vec![5]));
+        assert_eq!(creds("1234:g1"), (1234, 2001, vec![2001]));
+        assert_eq!(res("nohome").unwrap().home, "/");
+    }
+
+    #[test]
+    fn unknown_names_fail() {
+        assert!(res("bogus").is_err());
+        assert!(res("0day").is_err());
+        assert!(res("app:bogus").is_err());
+        assert!(res("1234:0day").is_err());
+        assert_eq!(creds("admin").0, 0, "admin maps to 0, refused later by apply");
+    }
+
+    #[test]
+    fn home_replaces_only_unset_or_roots() {
+        let mut env = Environment::default();
+        set_home(&mut env, "/home/app", "/root");
+        assert_eq!(env.get("HOME").unwrap(), "/home/app");
+        for (before, after) in
+            [("/root", "/home/app"), ("", "/home/app"), ("/var/root", "/home/app"), ("/data", "/data")]
+        {
+            let mut env = Environment::default();
+            env.set("HOME", before);
+            set_home(&mut env, "/home/app", "/var/root");
+            assert_eq!(env.get("HOME").unwrap(), after, "HOME={before}");
+        }
+    }
 }

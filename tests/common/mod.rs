@@ -25,7 +25,8 @@ pub fn bin() -> PathBuf {
 
 /// The multi-call test helper (tests/helper), built by `make test`.
 pub fn helper() -> PathBuf {
-    let p = std::env::var_os("PIDONE_TESTHELPER").map_or_else(|| root().join("target/debug/pidone-testhelper"), PathBuf::from);
+    let p = std::env::var_os("PIDONE_TESTHELPER")
+        .map_or_else(|| root().join("target/debug/pidone-testhelper"), PathBuf::from);
     assert!(p.exists(), "{} is missing: run the tests with `make test`", p.display());
     p
 }
@@ -130,7 +131,10 @@ impl Running {
         let path = format!("/proc/{me}/task/{me}/children");
         let mut pid = 0;
         let ok = wait_until(Duration::from_secs(5), || {
-            pid = std::fs::read_to_string(&path).ok().and_then(|s| s.split_whitespace().next().and_then(|p| p.parse().ok())).unwrap_or(0);
+            pid = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|s| s.split_whitespace().next().and_then(|p| p.parse().ok()))
+                .unwrap_or(0);
             pid > 0 && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == bin())
         });
         assert!(ok, "pidone did not start under unshare");
@@ -179,7 +183,11 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!("pidone-test-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let p = std::env::temp_dir().join(format!(
+            "pidone-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("mkdir");
         use std::os::unix::fs::PermissionsExt;

@@ -9,6 +9,8 @@
 //!   orphans N MS           fork N children that each live MS ms, exit at once
 //!   sigstate --ignore LIST --block LIST -- CMD...
 //!                          set dispositions and mask, then exec CMD
+//!   steady FILE            ignore every signal but SIGTERM, create FILE, sleep
+//!   killself N             die of signal N
 //!   forker MS              fork children that exit at once, in a loop, for MS ms
 
 use std::ffi::CString;
@@ -154,6 +156,30 @@ fn main() {
             println!("forked {n}");
         }
         "sigstate" => sigstate(&args[1..]),
+        "steady" => {
+            // Ignore every signal but SIGTERM (default action: die of it).
+            for sig in 1..=64 {
+                if ![libc::SIGKILL, libc::SIGSTOP, libc::SIGTERM, libc::SIGCHLD].contains(&sig) {
+                    unsafe { libc::signal(sig, libc::SIG_IGN) };
+                }
+            }
+            touch(arg(1));
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+        "killself" => {
+            let sig: i32 = arg(1).parse().unwrap_or_else(|_| die("bad signal"));
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, sig);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+                libc::raise(sig);
+            }
+            die("still alive after raise")
+        }
         other => die(&format!("unknown program {other}")),
     }
 }

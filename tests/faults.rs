@@ -1,0 +1,150 @@
+//! Fault injection for run mode: signal storms, fork storms, zombie floods,
+//! starved resource limits, a /proc that cannot be trusted, an unwritable
+//! stderr. In every case pidone outlives its child and exits with the
+//! contract's code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(30);
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+#[test]
+fn signal_storm_leaves_supervision_intact() {
+    let dir = TempDir::new("storm");
+    let ready = dir.join("ready");
+    let mut r = Running::spawn(pid1(["--grace", "5s", "--", &helper_str(), "steady", ready.to_str().unwrap()]));
+    assert!(wait_until(Duration::from_secs(5), || ready.exists()));
+    let init = r.init_pid();
+    // 10,000 signals from a mix that the child ignores (no stop signal among them).
+    let mix = [1, 10, 12, 14, 18, 23, 28, 29, 30, 34, 40, 50, 64];
+    for i in 0..10_000 {
+        let sig = mix[i % mix.len()];
+        assert_eq!(unsafe { libc::kill(init, sig) }, 0, "pidone died during the storm");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(alive(init), "pidone died");
+    assert!(r.child.try_wait().unwrap().is_none(), "pidone exited during the storm");
+    // The final SIGTERM still drains: the child dies of it at once.
+    let sent = Instant::now();
+    r.signal(15);
+    assert_eq!(code(r.wait(T)), 143);
+    assert!(sent.elapsed() < Duration::from_secs(3), "took {:?}", sent.elapsed());
+}
+
+#[test]
+fn twenty_thousand_orphans_in_bursts_are_all_reaped() {
+    let dir = TempDir::new("burst");
+    let f = dir.join("count");
+    let h = helper_str();
+    let script = format!(
+        "for i in 1 2 3 4; do {h} orphans 5000 0; done; sleep 2; cat /proc/[0-9]*/stat 2>/dev/null | awk '$3 == \"Z\"' | wc -l > {}",
+        f.display()
+    );
+    let out = output(pid1(["--", "sh", "-c", &script]), Duration::from_secs(90));
+    assert_eq!(code(out.status), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&f).unwrap().trim(), "0", "zombies left");
+}
+
+#[test]
+fn fork_storm_child_is_supervised_to_the_end() {
+    let out = output(pid1(["--", &helper_str(), "forker", "2000"]), T);
+    assert_eq!(code(out.status), 0, "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("forked "), "{}", stdout(&out));
+}
+
+#[test]
+fn few_descriptors_give_a_clean_125_or_a_normal_run() {
+    // pidone needs 0-2, its signalfd and the exec-status pipe.
+    let run = |limit: &str| {
+        let mut c = Command::new("prlimit");
+        c.arg(format!("--nofile={limit}")).arg(bin()).args(["--", "sh", "-c", "exit 9"]).env("PIDONE_ALLOW_ROOT", "1");
+        output(c, T)
+    };
+    let out = run("6");
+    assert_eq!(code(out.status), 9, "{}", stderr(&out));
+    let out = run("4");
+    assert_eq!(code(out.status), 125, "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn no_process_slot_gives_a_clean_125() {
+    // RLIMIT_NPROC binds non-root users only: run pidone as uid 4321, which
+    // already has this test's `sleep` running, with room for no more.
+    let mut holder = Command::new("setpriv");
+    holder.args(["--reuid", "4321", "--regid", "4321", "--clear-groups", "sleep", "30"]);
+    let mut holder = holder.spawn().unwrap();
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid", "4321", "--regid", "4321", "--clear-groups", "prlimit", "--nproc=1"])
+        .arg(bin())
+        .args(["--", "true"]);
+    let out = output(c, T);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert_eq!(code(out.status), 125, "{}", stderr(&out));
+    assert!(stderr(&out).contains("fork"), "{}", stderr(&out));
+}
+
+#[test]
+fn untrusted_proc_still_drains_and_kills() {
+    // /proc of the host namespace: pidone must notice it is not its own and
+    // fall back to signals that need no process list.
+    let dir = TempDir::new("noproc");
+    let done = dir.join("done");
+    let stub = dir.join("stub");
+    let script = format!(
+        "{h} slow-term 300 {d} & {h} ignore-term {s} & while [ ! -e {d}.ready ] || [ ! -e {s} ]; do sleep 0.01; done; exit 6",
+        h = helper_str(),
+        d = done.display(),
+        s = stub.display()
+    );
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--kill-child"]).arg(bin()).args(["--grace", "1s", "--", "sh", "-c", &script]);
+    c.env("PIDONE_ALLOW_ROOT", "1");
+    let start = Instant::now();
+    let out = output(c, T);
+    assert_eq!(code(out.status), 6, "{}", stderr(&out));
+    assert!(done.exists(), "orphan cleanup did not complete");
+    assert!(start.elapsed() < Duration::from_secs(5));
+
+    // An empty /proc (tmpfs over it) in a private mount namespace.
+    let done2 = dir.join("done2");
+    let script = format!(
+        "{h} slow-term 300 {d} & while [ ! -e {d}.ready ]; do sleep 0.01; done; exit 2",
+        h = helper_str(),
+        d = done2.display()
+    );
+    let mut c = Command::new("unshare");
+    c.args([
+        "--pid",
+        "--fork",
+        "--mount",
+        "--kill-child",
+        "sh",
+        "-c",
+        "mount -t tmpfs none /proc && exec \"$@\"",
+        "sh",
+    ])
+    .arg(bin())
+    .args(["--grace", "1s", "--", "sh", "-c", &script]);
+    c.env("PIDONE_ALLOW_ROOT", "1");
+    let out = output(c, T);
+    assert_eq!(code(out.status), 2, "{}", stderr(&out));
+    assert!(done2.exists(), "orphan cleanup did not complete without /proc");
+}
+
+#[test]
+fn unwritable_stderr_changes_nothing() {
+    let mut c = pid1(["-vv", "--grace", "1s", "--", "sh", "-c", "exit 4"]);
+    c.stderr(std::fs::File::create("/dev/full").unwrap());
+    let mut r = Running::spawn(c);
+    assert_eq!(code(r.wait(T)), 4);
+}

@@ -1,0 +1,598 @@
+//! Run mode (contract section 2), end to end: the real static binary as PID 1
+//! of a new PID namespace, observed through exit codes, /proc and files the
+//! helper programs write.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use common::*;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(20);
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+/// The signal numbers sigprint recorded (without its `ready` line).
+fn recorded(path: &std::path::Path) -> Vec<i32> {
+    lines(path).iter().filter(|l| !l.starts_with("ready")).map(|l| l.parse().unwrap()).collect()
+}
+
+fn wait_ready(path: &std::path::Path) {
+    assert!(
+        wait_until(Duration::from_secs(5), || lines(path).first().is_some_and(|l| l.starts_with("ready"))),
+        "helper not ready"
+    );
+}
+
+fn sh(script: &str) -> Vec<String> {
+    vec!["--".into(), "sh".into(), "-c".into(), script.into()]
+}
+
+#[test]
+fn exit_codes_pass_through() {
+    for code in [0, 1, 2, 3, 42, 126, 127, 128, 200, 254, 255] {
+        let out = output(pid1(sh(&format!("exit {code}"))), T);
+        assert_eq!(common::code(out.status), code, "exit {code}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn death_by_signal_gives_128_plus_n() {
+    let h = helper_str();
+    for sig in [1, 2, 3, 6, 9, 10, 11, 12, 13, 14, 15, 35] {
+        let out = output(pid1(["--", &h, "killself", &sig.to_string()]), T);
+        assert_eq!(common::code(out.status), 128 + sig, "signal {sig}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn success_code_turns_into_zero() {
+    let out = output(pid1(["--success-code", "3", "--success-code=143", "--", "sh", "-c", "exit 3"]), T);
+    assert_eq!(common::code(out.status), 0);
+    let out = output(pid1(["--success-code", "3", "--", "sh", "-c", "exit 4"]), T);
+    assert_eq!(common::code(out.status), 4);
+    let mut c = pid1(["--", &helper_str(), "killself", "15"]);
+    c.env("PIDONE_SUCCESS_CODE", "143");
+    assert_eq!(common::code(output(c, T).status), 0);
+}
+
+#[test]
+fn every_forwardable_signal_reaches_the_child_once_in_order() {
+    let dir = TempDir::new("fwd");
+    let f = dir.join("sig");
+    // HUP INT QUIT USR1 USR2 PIPE ALRM CONT WINCH URG RTMIN+3 RTMAX
+    let sigs = [1, 2, 3, 10, 12, 13, 14, 18, 28, 23, 37, 64];
+    let mut r = Running::spawn(pid1(["--", &helper_str(), "sigprint", f.to_str().unwrap(), &sigs.len().to_string()]));
+    wait_ready(&f);
+    for (i, &sig) in sigs.iter().enumerate() {
+        r.signal(sig);
+        assert!(wait_until(Duration::from_secs(5), || recorded(&f).len() > i), "signal {sig} not delivered");
+    }
+    let st = r.wait(T);
+    assert_eq!(common::code(st), 0);
+    assert_eq!(recorded(&f), sigs.to_vec());
+}
+
+#[test]
+fn map_rewrites_by_name_and_number_and_drops() {
+    let dir = TempDir::new("map");
+    let f = dir.join("sig");
+    let h = helper_str();
+    let mut r = Running::spawn(pid1([
+        "--map",
+        "TERM:QUIT",
+        "--map",
+        "10:12",
+        "--map=sigwinch:0",
+        "--",
+        &h,
+        "sigprint",
+        f.to_str().unwrap(),
+        "3",
+    ]));
+    wait_ready(&f);
+    r.signal(28); // dropped
+    r.signal(10);
+    assert!(wait_until(Duration::from_secs(5), || recorded(&f).len() == 1));
+    r.signal(1);
+    assert!(wait_until(Duration::from_secs(5), || recorded(&f).len() == 2));
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 0);
+    assert_eq!(recorded(&f), vec![12, 1, 3], "WINCH dropped, USR1 as USR2, TERM as QUIT");
+}
+
+#[test]
+fn group_forwarding_reaches_the_grandchild_child_mode_does_not() {
+    let h = helper_str();
+    for (mode, expected) in [("group", 10), ("child", 15)] {
+        let dir = TempDir::new("group");
+        let f = dir.join("sig");
+        // sh stays the main child (sigprint is not exec'd); USR1 kills sh.
+        let script = format!("{h} sigprint {} 1; exit 7", f.display());
+        let mut args = vec!["--forward".to_string(), mode.to_string()];
+        args.extend(sh(&script));
+        let mut r = Running::spawn(pid1(args));
+        wait_ready(&f);
+        r.signal(10);
+        let st = r.wait(T);
+        assert_eq!(common::code(st), 138, "{mode}: sh dies of SIGUSR1");
+        // In child mode the grandchild only gets the drain's SIGTERM.
+        assert_eq!(recorded(&f), vec![expected], "{mode}");
+    }
+}
+
+#[test]
+fn term_ignoring_child_is_killed_at_the_grace_deadline() {
+    let dir = TempDir::new("ign");
+    let f = dir.join("ready");
+    let mut r = Running::spawn(pid1(["--grace", "1s", "--", &helper_str(), "ignore-term", f.to_str().unwrap()]));
+    assert!(wait_until(Duration::from_secs(5), || f.exists()));
+    let sent = Instant::now();
+    r.signal(15);
+    let st = r.wait(T);
+    let took = sent.elapsed();
+    assert_eq!(common::code(st), 137);
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_millis(1900), "took {took:?}");
+}
+
+#[test]
+fn grace_from_the_environment() {
+    let dir = TempDir::new("ignenv");
+    let f = dir.join("ready");
+    let mut c = pid1(["--", &helper_str(), "ignore-term", f.to_str().unwrap()]);
+    c.env("PIDONE_GRACE", "500ms");
+    let mut r = Running::spawn(c);
+    assert!(wait_until(Duration::from_secs(5), || f.exists()));
+    let sent = Instant::now();
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 137);
+    let took = sent.elapsed();
+    assert!(took >= Duration::from_millis(450) && took < Duration::from_millis(1400), "took {took:?}");
+}
+
+#[test]
+fn grace_ends_as_soon_as_the_child_is_gone() {
+    let mut r = Running::spawn(pid1(["--grace", "30s", "--", "sleep", "1000"]));
+    let pid = r.init_pid();
+    assert!(wait_until(Duration::from_secs(5), || std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .is_ok_and(|s| !s.trim().is_empty())));
+    let sent = Instant::now();
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 143);
+    assert!(sent.elapsed() < Duration::from_millis(800), "took {:?}", sent.elapsed());
+}
+
+#[test]
+fn second_term_is_forwarded_and_the_deadline_stays() {
+    let dir = TempDir::new("twice");
+    let f = dir.join("sig");
+    let mut r = Running::spawn(pid1(["--grace", "1500ms", "--", &helper_str(), "sigprint", f.to_str().unwrap()]));
+    wait_ready(&f);
+    let sent = Instant::now();
+    r.signal(15);
+    assert!(wait_until(Duration::from_secs(5), || recorded(&f).len() == 1));
+    std::thread::sleep(Duration::from_millis(500));
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 137);
+    let took = sent.elapsed();
+    assert_eq!(recorded(&f), vec![15, 15]);
+    assert!(took >= Duration::from_millis(1450) && took < Duration::from_millis(2300), "deadline moved: {took:?}");
+}
+
+#[test]
+fn orphan_finishes_its_cleanup_before_pidone_exits() {
+    let dir = TempDir::new("drain");
+    let f = dir.join("done");
+    let script = format!(
+        "{} slow-term 500 {f} & while [ ! -e {f}.ready ]; do sleep 0.01; done; exit 3",
+        helper_str(),
+        f = f.display()
+    );
+    let start = Instant::now();
+    let out = output(pid1(sh(&script)), T);
+    let took = start.elapsed();
+    assert_eq!(common::code(out.status), 3, "{}", stderr(&out));
+    assert!(f.exists(), "the orphan was killed before its cleanup finished");
+    assert!(took >= Duration::from_millis(500) && took < Duration::from_millis(3000), "took {took:?}");
+}
+
+#[test]
+fn stubborn_orphan_is_killed_at_the_deadline_and_code_stays() {
+    let dir = TempDir::new("stubborn");
+    let f = dir.join("ready");
+    let script =
+        format!("{} ignore-term {f} & while [ ! -e {f} ]; do sleep 0.01; done; exit 5", helper_str(), f = f.display());
+    let mut args = vec!["--grace".to_string(), "1s".to_string()];
+    args.extend(sh(&script));
+    let start = Instant::now();
+    let out = output(pid1(args), T);
+    assert_eq!(common::code(out.status), 5, "{}", stderr(&out));
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_millis(3000), "took {took:?}");
+}
+
+/// Processes whose command line mentions `needle` (to find a test's own helpers).
+fn pids_with(needle: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+                && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+        })
+        .collect()
+}
+
+#[test]
+fn subreaper_mode_drains_and_kills_descendants() {
+    let dir = TempDir::new("subreaper");
+    let done = dir.join("done");
+    let stub = dir.join("stub");
+    let script = format!(
+        "{h} slow-term 300 {d} & {h} ignore-term {s} & while [ ! -e {d}.ready ] || [ ! -e {s} ]; do sleep 0.01; done; exit 4",
+        h = helper_str(),
+        d = done.display(),
+        s = stub.display()
+    );
+    let mut args = vec!["--grace".to_string(), "1s".to_string()];
+    args.extend(sh(&script));
+    let out = output(plain(args), T);
+    assert_eq!(common::code(out.status), 4, "{}", stderr(&out));
+    assert!(done.exists(), "orphan cleanup did not complete");
+    let left = pids_with(stub.to_str().unwrap());
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[test]
+fn thousands_of_orphans_leave_no_zombie() {
+    let dir = TempDir::new("zombies");
+    let f = dir.join("count");
+    let script = format!(
+        "{} orphans 2000 0; sleep 1.5; cat /proc/[0-9]*/stat 2>/dev/null | awk '$3 == \"Z\"' | wc -l > {}",
+        helper_str(),
+        f.display()
+    );
+    let out = output(pid1(sh(&script)), Duration::from_secs(60));
+    assert_eq!(common::code(out.status), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&f).unwrap().trim(), "0", "zombies left");
+}
+
+fn ctxt_switches(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("ctxt_switches"))
+        .map(|l| l.split_whitespace().last().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn idle_pidone_makes_no_context_switch() {
+    let mut r = Running::spawn(pid1(["--", "sleep", "100"]));
+    let pid = r.init_pid();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = ctxt_switches(pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let after = ctxt_switches(pid);
+    assert_eq!(after - before, 0, "pidone woke up while idle");
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 143);
+}
+
+/// The `Sig*` lines of /proc/self/status as seen by `cat`, run by the helper
+/// after it set INT and SEGV to ignored and blocked ILL and TERM, with or
+/// without pidone in between.
+fn signal_state(through_pidone: bool) -> String {
+    let mut c = Command::new(helper());
+    c.args(["sigstate", "--ignore", "2,11", "--block", "4,15", "--"]);
+    if through_pidone {
+        c.arg(bin()).arg("--");
+    }
+    c.args(["/bin/cat", "/proc/self/status"]).env("PIDONE_ALLOW_ROOT", "1");
+    let out = output(c, T);
+    assert_eq!(common::code(out.status), 0, "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with("SigBlk") || l.starts_with("SigIgn") || l.starts_with("SigCgt"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn child_gets_the_inherited_mask_and_ignores() {
+    let direct = signal_state(false);
+    let via = signal_state(true);
+    assert_eq!(via, direct, "pidone changed the signal state its child inherits");
+    let field = |name: &str| {
+        let line = via.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().last().unwrap(), 16).unwrap()
+    };
+    assert_eq!(field("SigIgn:") & ((1 << 1) | (1 << 10)), (1 << 1) | (1 << 10), "INT and SEGV ignored");
+    assert_eq!(field("SigBlk:"), (1 << 3) | (1 << 14), "exactly ILL and TERM blocked");
+    assert_eq!(field("SigCgt:"), 0);
+}
+
+#[test]
+fn pidone_moves_to_root_dir_and_the_child_keeps_its_own() {
+    let dir = TempDir::new("cwd");
+    let mut c = pid1(sh("sleep 0.3; readlink /proc/1/cwd; pwd"));
+    c.current_dir(dir.path());
+    let out = output(c, T);
+    assert_eq!(stdout(&out), format!("/\n{}\n", dir.path().display()));
+}
+
+#[test]
+fn pidone_holds_no_inherited_descriptor_and_leaks_none() {
+    let mut fds = [0i32; 2];
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (rd, wr) = (fds[0], fds[1]);
+    // Plain mode: under unshare, unshare itself would keep the descriptor too.
+    let mut c = plain(sh("ls -l /proc/self/fd; exec 5>&-; sleep 3"));
+    unsafe {
+        c.pre_exec(move || {
+            // dup2 onto itself would keep FD_CLOEXEC: clear it explicitly then.
+            let rc = if wr == 5 { libc::fcntl(5, libc::F_SETFD, 0) } else { libc::dup2(wr, 5) };
+            if rc < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    c.stdout(Stdio::piped());
+    let mut r = Running::spawn(c);
+    unsafe { libc::close(wr) };
+    let init = r.init_pid();
+    // The child closed fd 5 at once: EOF within a second proves pidone did not keep it.
+    let start = Instant::now();
+    let mut buf = [0u8; 16];
+    let n = unsafe { libc::read(rd, buf.as_mut_ptr().cast(), buf.len()) };
+    assert_eq!(n, 0);
+    assert!(start.elapsed() < Duration::from_millis(2500), "pidone held the inherited descriptor");
+    let mut own: Vec<String> = std::fs::read_dir(format!("/proc/{init}/fd"))
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            format!("{}:{}", e.file_name().to_string_lossy(), std::fs::read_link(e.path()).unwrap().display())
+        })
+        .collect();
+    own.sort();
+    assert_eq!(own.len(), 4, "pidone's descriptors: {own:?}");
+    assert!(own[3].ends_with("anon_inode:[signalfd]"), "{own:?}");
+    r.signal(15);
+    r.wait(T);
+    let mut out = String::new();
+    use std::io::Read;
+    r.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    // The child keeps what it inherited (5 among them) and gets nothing of pidone's.
+    assert!(out.contains(" 5 -> pipe:"), "child lost an inherited descriptor: {out}");
+    assert!(!out.contains("signalfd") && !out.contains("eventfd"), "pidone leaked a descriptor: {out}");
+}
+
+#[test]
+fn early_signal_is_not_lost() {
+    for _ in 0..20 {
+        let mut r = Running::spawn(pid1(["--", "sleep", "100"]));
+        let pid = r.init_pid();
+        // Send as soon as pidone has blocked its signals: usually before the child exec'd.
+        assert!(wait_until(Duration::from_secs(5), || std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .is_ok_and(|s| s.lines().any(|l| l.starts_with("SigBlk:") && !l.ends_with("0000000000000000")))));
+        r.signal(15);
+        assert_eq!(common::code(r.wait(Duration::from_secs(5))), 143);
+    }
+}
+
+#[test]
+fn a_thousand_short_runs_never_hang() {
+    for i in 0..1000 {
+        let (args, expected): (&[&str], i32) =
+            if i % 10 == 0 { (&["--", "/nonexistent"], 127) } else { (&["--", "true"], 0) };
+        let out = output(pid1(args), Duration::from_secs(5));
+        assert_eq!(common::code(out.status), expected, "run {i}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn missing_and_unexecutable_commands_give_127_and_126_with_one_line() {
+    for (cmd, code, needle) in [
+        ("/nonexistent/cmd", 127, "/nonexistent/cmd"),
+        ("no-such-cmd-xyz", 127, "no-such-cmd-xyz"),
+        ("/etc", 126, "/etc"),
+    ] {
+        let out = output(pid1(["--", cmd]), T);
+        assert_eq!(common::code(out.status), code, "{cmd}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("pidone: error: ") && err.contains(needle), "{err}");
+    }
+    // A script whose interpreter is missing.
+    let dir = TempDir::new("interp");
+    let script = dir.write("s.sh", "#!/nonexistent/interp\necho hi\n");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = output(pid1([script.to_str().unwrap()]), T);
+    assert_eq!(common::code(out.status), 127);
+    assert!(stderr(&out).contains("interpreter"), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_configuration_is_125_with_one_line_and_nothing_started() {
+    let dir = TempDir::new("badcfg");
+    let marker = dir.join("ran");
+    let touch = format!("touch {}", marker.display());
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec!["--grace", "soon"], vec![], "--grace"),
+        (vec!["--map", "TERM:NOPE"], vec![], "--map"),
+        (vec!["--map", "RTMIN+40:1"], vec![], "--map"),
+        (vec!["--bogus"], vec![], "--bogus"),
+        (vec!["--forward", "all"], vec![], "--forward"),
+        (vec![], vec![("PIDONE_GRACE", "1x")], "PIDONE_GRACE"),
+        (vec![], vec![("PIDONE_ALLOW_NEW_PRIVS", "maybe")], "PIDONE_ALLOW_NEW_PRIVS"),
+        (vec![], vec![("PIDONE_SUCCESS_CODE", "1,300")], "PIDONE_SUCCESS_CODE"),
+    ];
+    for (args, vars, needle) in cases {
+        let mut all: Vec<&str> = args.clone();
+        all.extend(["--", "sh", "-c", &touch]);
+        let mut c = pid1(&all);
+        for (k, v) in &vars {
+            c.env(k, v);
+        }
+        let out = output(c, T);
+        assert_eq!(common::code(out.status), 125, "{args:?} {vars:?}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{err}");
+        assert!(!marker.exists(), "{args:?}: the command ran");
+    }
+    let out = output(pid1(Vec::<&str>::new()), T);
+    assert_eq!(common::code(out.status), 125);
+}
+
+#[test]
+fn logs_go_to_stderr_only_and_json_is_one_object_a_line() {
+    let out = output(pid1(["-vv", "--", "echo", "oh, hi"]), T);
+    assert_eq!(stdout(&out), "oh, hi\n");
+    assert!(stderr(&out).lines().count() >= 2);
+    let out = output(pid1(["--log-format", "json", "-v", "--", "sh", "-c", "exit 2"]), T);
+    assert_eq!(common::code(out.status), 2);
+    for line in stderr(&out).lines() {
+        assert!(line.starts_with("{\"prog\":\"pidone\",\"level\":\"") && line.ends_with("\"}"), "{line}");
+    }
+    let out = output(pid1(["--", "echo", "quiet"]), T);
+    assert_eq!(stderr(&out), "", "default level prints nothing on success");
+}
+
+#[test]
+fn help_and_version_go_to_stdout() {
+    for arg in ["--help", "-h", "--version"] {
+        let out = output(plain([arg]), T);
+        assert_eq!(common::code(out.status), 0);
+        assert!(!stdout(&out).is_empty() && stderr(&out).is_empty(), "{arg}");
+    }
+}
+
+/// Open a pty pair; None when the machine has none.
+fn openpty() -> Option<(i32, i32)> {
+    let (mut m, mut s) = (0, 0);
+    let rc = unsafe { libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    (rc == 0).then_some((m, s))
+}
+
+/// Start `cmd` as a session leader with the pty slave as its controlling
+/// terminal, like `docker run -it`.
+fn on_pty(mut cmd: Command, slave: i32) -> Running {
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            if libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            for fd in 0..3 {
+                libc::dup2(slave, fd);
+            }
+            Ok(())
+        });
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    Running::spawn(cmd)
+}
+
+/// Read from the pty master until `needle` shows up (bounded).
+fn read_until(master: i32, needle: &str, timeout: Duration) -> String {
+    let end = Instant::now() + timeout;
+    let mut seen = String::new();
+    while Instant::now() < end && !seen.contains(needle) {
+        let mut pfd = libc::pollfd { fd: master, events: libc::POLLIN, revents: 0 };
+        if unsafe { libc::poll(&mut pfd, 1, 50) } > 0 {
+            let mut buf = [0u8; 4096];
+            let n = unsafe { libc::read(master, buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            seen.push_str(&String::from_utf8_lossy(&buf[..n as usize]));
+        }
+    }
+    seen
+}
+
+fn write_pty(master: i32, s: &str) {
+    assert_eq!(unsafe { libc::write(master, s.as_ptr().cast(), s.len()) }, s.len() as isize);
+}
+
+#[test]
+fn pty_ctrl_c_reaches_the_child_once() {
+    let Some((master, slave)) = openpty() else {
+        skip("pty_ctrl_c_reaches_the_child_once", "no pty available");
+        return;
+    };
+    let dir = TempDir::new("pty");
+    let f = dir.join("sig");
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(bin())
+        .arg("--allow-root")
+        .arg("--")
+        .arg(helper())
+        .args(["sigprint", f.to_str().unwrap(), "2"]);
+    let mut r = on_pty(c, slave);
+    unsafe { libc::close(slave) };
+    wait_ready(&f);
+    write_pty(master, "\x03");
+    assert!(wait_until(Duration::from_secs(5), || !recorded(&f).is_empty()), "Ctrl-C did not reach the child");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(recorded(&f), vec![2], "exactly one SIGINT");
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 0);
+    assert_eq!(recorded(&f), vec![2, 15]);
+
+    // A child with the default action for SIGINT dies of it: 130.
+    let Some((master, slave)) = openpty() else { return };
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(bin()).args([
+        "--allow-root",
+        "--",
+        "sh",
+        "-c",
+        "echo ready; exec sleep 100",
+    ]);
+    let mut r = on_pty(c, slave);
+    unsafe { libc::close(slave) };
+    assert!(read_until(master, "ready", Duration::from_secs(5)).contains("ready"));
+    std::thread::sleep(Duration::from_millis(100));
+    write_pty(master, "\x03");
+    assert_eq!(common::code(r.wait(Duration::from_secs(5))), 130);
+    unsafe { libc::close(master) };
+}
+
+#[test]
+fn pty_interactive_shell_has_job_control() {
+    let Some((master, slave)) = openpty() else {
+        skip("pty_interactive_shell_has_job_control", "no pty available");
+        return;
+    };
+    if !std::path::Path::new("/bin/bash").exists() {
+        skip("pty_interactive_shell_has_job_control", "no bash");
+        return;
+    }
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(bin()).args([
+        "--allow-root",
+        "--",
+        "bash",
+        "--norc",
+        "-i",
+    ]);
+    c.env("PS1", "$ ");
+    let mut r = on_pty(c, slave);
+    unsafe { libc::close(slave) };
+    write_pty(master, "echo \"flags=[$-]\"; exit 0\n");
+    let seen = read_until(master, "]\r\n", Duration::from_secs(10));
+    assert_eq!(common::code(r.wait(T)), 0, "{seen}");
+    let flags = seen.rsplit("flags=[").next().unwrap_or("");
+    assert!(flags.split(']').next().unwrap_or("").contains('m'), "no job control: {seen}");
+    assert!(!seen.contains("no job control") && !seen.contains("cannot set terminal process group"), "{seen}");
+    unsafe { libc::close(master) };
+}
