@@ -248,7 +248,7 @@ if want stop; then
     check "pidone: the wrapper's background worker got SIGTERM and finished cleanly" \
         bash -c 'grep -q "worker: got signal 15" <<<"$1" && grep -q "worker: stopped cleanly" <<<"$1"' _ "$P_LOG"
 
-    if docker info 2>/dev/null | grep -q 'Init Binary: .'; then
+    if [ -n "$(docker info --format '{{.InitBinary}}' 2>/dev/null)" ]; then
         stop_scenario "docker run --init (tini)" --init --entrypoint /app/start.sh -u "$APP_UID:$APP_UID" "$APP"
         check "tini: the scenario ran (stop in $STOP_SECS s)" [ "$STOP_SECS" != -1 ]
     else
