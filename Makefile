@@ -21,7 +21,10 @@ TINY     := $(DIST)/pidone-tiny
 TINY_DIR := target/tiny
 TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static
 
-.PHONY: all build tiny demo test test-tiny lint deps musl-target nightly helper clean dist image e2e
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
+
+.PHONY: fuzz all build tiny demo test test-tiny lint deps musl-target nightly helper clean dist image e2e
 
 all: build
 
@@ -129,6 +132,18 @@ e2e: image dist
 test-tiny: deps tiny helper
 	PIDONE_BIN=$(CURDIR)/$(TINY) PIDONE_TESTHELPER=$(CURDIR)/$(HELPER) \
 		$(CARGO) test --locked -p pidone --tests -- --test-threads=2
+
+## fuzz: each fuzz target for FUZZ_SECONDS (default 60); a crash input is
+## copied to fuzz/regressions/TARGET/, which `make test` replays
+fuzz: nightly
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		mkdir -p fuzz/corpus/$$t; cp -n fuzz/regressions/$$t/* fuzz/corpus/$$t/ 2>/dev/null; \
+		(cd fuzz && $(CARGO) +$(NIGHTLY) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | tee ../target/fuzz-$$t.log | grep -E '^Done|SUMMARY|crash-'); \
+		for c in fuzz/artifacts/$$t/crash-* fuzz/artifacts/$$t/oom-* fuzz/artifacts/$$t/timeout-*; do \
+			if [ -e "$$c" ]; then cp "$$c" fuzz/regressions/$$t/; echo "new regression input: fuzz/regressions/$$t/$$(basename $$c)"; fi; done; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -35,3 +35,14 @@ pub fn cli(data: &[u8]) {
         let _ = crate::cli::Source::parse(s);
     }
 }
+
+/// The user spec grammar and the /etc/passwd and /etc/group parsers.
+pub fn user(data: &[u8]) {
+    crate::log::configure(crate::log::Level::Error, crate::log::Format::Text);
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = crate::user::spec::parse(s);
+        let _ = crate::user::spec::parse_id(s);
+    }
+    let _ = crate::user::db::parse_users("/etc/passwd", data);
+    let _ = crate::user::db::parse_groups("/etc/group", data);
+}

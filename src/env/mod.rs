@@ -1,11 +1,22 @@
 //! Contract section 3: the child's environment, built once before privileges
-//! are dropped. (Env files, secrets and NAME_FILE arrive with their own issue;
-//! for now the environment is pidone's own.)
+//! are dropped, in this order: pidone's own environment, `--env-file`s
+//! (`dotenv`), `--secrets-dir`s and `--file-env` (`secrets`). pidone never
+//! calls setenv: the result is handed to execve as it is.
+//!
+//! Values never reach a log line or an error message; only names, files,
+//! lines and byte counts do.
 
-use crate::cli::EnvOpts;
-use crate::error::Result;
+pub mod dotenv;
+pub mod secrets;
+
+use crate::cli::{EnvCmd, EnvFormat, EnvOpts};
+use crate::error::{Error, Result};
+use crate::exec::Program;
+use crate::log;
 use std::ffi::{CString, OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
+use std::io::Write;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::Path;
 
 /// Whether `s` is a valid variable name: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn valid_name(s: &str) -> bool {
@@ -15,31 +26,62 @@ pub fn valid_name(s: &str) -> bool {
 }
 
 /// An ordered set of variables; the last `set` of a name wins.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Environment {
     vars: Vec<(OsString, OsString)>,
+    /// Positions in `vars`, sorted by name (binary search, no hashing code).
+    index: Vec<usize>,
+}
+
+/// Names only: an environment holds secrets, and Debug output ends up in logs.
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.vars.iter().map(|(k, _)| k)).finish()
+    }
 }
 
 impl Environment {
     /// pidone's own environment (step 1 of the contract).
     pub fn from_process() -> Self {
-        Environment { vars: std::env::vars_os().collect() }
+        let mut e = Environment::default();
+        for (k, v) in std::env::vars_os() {
+            e.set(k, v);
+        }
+        e
     }
 
     pub fn get(&self, name: &str) -> Option<&OsStr> {
-        self.vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_os_str())
+        let i = self.position(OsStr::new(name)).ok()?;
+        self.index.get(i).and_then(|&at| self.vars.get(at)).map(|(_, v)| v.as_os_str())
     }
 
     pub fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {
         let (name, value) = (name.into(), value.into());
-        match self.vars.iter_mut().find(|(k, _)| *k == name) {
-            Some(slot) => slot.1 = value,
-            None => self.vars.push((name, value)),
+        match self.position(&name) {
+            Ok(i) => {
+                if let Some(slot) = self.index.get(i).and_then(|&at| self.vars.get_mut(at)) {
+                    slot.1 = value;
+                }
+            }
+            Err(i) => {
+                self.index.insert(i, self.vars.len());
+                self.vars.push((name, value));
+            }
         }
     }
 
     pub fn remove(&mut self, name: &str) {
-        self.vars.retain(|(k, _)| k != name);
+        if self.position(OsStr::new(name)).is_ok() {
+            self.vars.retain(|(k, _)| k != name);
+            let mut index: Vec<usize> = (0..self.vars.len()).collect();
+            index.sort_by(|&a, &b| self.vars.get(a).map(|v| &v.0).cmp(&self.vars.get(b).map(|v| &v.0)));
+            self.index = index;
+        }
+    }
+
+    /// Where `name` is (or would go) in `index`.
+    fn position(&self, name: &OsStr) -> std::result::Result<usize, usize> {
+        self.index.binary_search_by(|&at| self.vars.get(at).map_or(OsStr::new(""), |(k, _)| k.as_os_str()).cmp(name))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
@@ -62,14 +104,326 @@ impl Environment {
     }
 }
 
-/// Build the child's environment from `opts`.
-pub fn build(opts: &EnvOpts) -> Result<Environment> {
-    let _ = opts;
-    Ok(Environment::from_process())
+/// The environment being built, and what the sources changed in it.
+pub(crate) struct Loader {
+    env: Environment,
+    /// Names set in pidone's own environment (env files do not override them
+    /// without `--env-override`).
+    base: Vec<OsString>,
+    override_existing: bool,
+    /// Names set by a source, in the order they were first set.
+    loaded: Vec<String>,
+    /// `loaded`, sorted.
+    seen: Vec<String>,
+
+    /// Names a source removed (NAME_FILE after `--file-env NAME`).
+    removed: Vec<String>,
 }
 
-/// `pidone env`: build the environment, then exec the command or print it.
-pub fn command(opts: crate::cli::EnvCmd) -> Result<i32> {
-    let _ = opts;
-    Err(crate::error::Error::config("pidone env is not built yet"))
+impl Loader {
+    fn new(base: Environment, override_existing: bool) -> Loader {
+        let mut names: Vec<OsString> = base.vars.iter().map(|(k, _)| k.clone()).collect();
+        names.sort();
+        Loader { env: base, base: names, override_existing, loaded: Vec::new(), seen: Vec::new(), removed: Vec::new() }
+    }
+
+    fn load(&mut self, name: &str, value: OsString) {
+        self.env.set(name, value);
+        if let Err(i) = self.seen.binary_search_by(|n| n.as_str().cmp(name)) {
+            self.seen.insert(i, name.to_string());
+            self.loaded.push(name.to_string());
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.env.remove(name);
+        self.removed.push(name.to_string());
+    }
+
+    /// The variables the sources set, with their final values.
+    fn loaded(&self) -> impl Iterator<Item = (&str, &OsStr)> {
+        self.loaded.iter().filter_map(|n| self.env.get(n).map(|v| (n.as_str(), v)))
+    }
+
+    /// Linux refuses (E2BIG) to pass one `NAME=value` longer than this.
+    fn check_exec_limits(&self) -> Result<()> {
+        const MAX_ARG_STRLEN: usize = 32 * 4096;
+        for (name, value) in self.loaded() {
+            let size = name.len() + value.len() + 2;
+            if size > MAX_ARG_STRLEN {
+                return Err(Error::config(format!(
+                    "{name} is {size} bytes as NAME=value; Linux passes at most {MAX_ARG_STRLEN} bytes per variable to a program"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One env file as a [`dotenv::Scope`] over the environment being built.
+struct FileScope<'a> {
+    loader: &'a mut Loader,
+    path: &'a Path,
+    count: usize,
+}
+
+impl dotenv::Scope for FileScope<'_> {
+    fn lookup(&self, name: &str) -> Option<&[u8]> {
+        self.loader.env.get(name).map(OsStr::as_bytes)
+    }
+
+    fn define(&mut self, name: &str, value: Option<Vec<u8>>, line: usize) {
+        // A bare `NAME` passes NAME through: it keeps whatever value it has.
+        let Some(value) = value else { return };
+        if !self.loader.override_existing
+            && self.loader.base.binary_search_by(|k| k.as_os_str().cmp(OsStr::new(name))).is_ok()
+        {
+            log::debug!(
+                "{}:{line}: {name} is already set in the environment and is kept (--env-override replaces it)",
+                self.path.display()
+            );
+            return;
+        }
+        self.loader.load(name, OsString::from_vec(value));
+        self.count += 1;
+    }
+
+    fn unset(&mut self, name: &str, line: usize) {
+        log::warning!("{}:{line}: ${name} is not set: an empty string is used", self.path.display());
+    }
+}
+
+/// Steps 1–4 over `base`, everything read and checked.
+pub(crate) fn load(opts: &EnvOpts, base: Environment) -> Result<Loader> {
+    let mut loader = Loader::new(base, opts.override_existing);
+    for file in &opts.files {
+        let Some(src) = secrets::read_file(&file.path, file.optional)? else {
+            log::debug!("{}: optional env file is missing", file.path.display());
+            continue;
+        };
+        let mut scope = FileScope { loader: &mut loader, path: &file.path, count: 0 };
+        dotenv::parse(&src, &mut scope)
+            .map_err(|e| Error::config(format!("{}:{}: {}", file.path.display(), e.line, e.msg)))?;
+        log::debug!("{}: {} variables loaded", file.path.display(), scope.count);
+    }
+    for dir in &opts.secrets_dirs {
+        secrets::load_dir(&mut loader, dir)?;
+    }
+    for name in &opts.file_env {
+        secrets::file_env(&mut loader, name)?;
+    }
+    Ok(loader)
+}
+
+/// Build the child's environment from `opts` (run mode, before the
+/// privilege drop).
+pub fn build(opts: &EnvOpts) -> Result<Environment> {
+    let loader = load(opts, Environment::from_process())?;
+    loader.check_exec_limits()?;
+    Ok(loader.env)
+}
+
+/// `pidone env`: build the environment, then exec the command in place or
+/// print what was loaded.
+pub fn command(opts: EnvCmd) -> Result<i32> {
+    if opts.check && !opts.command.is_empty() {
+        return Err(Error::config("--check only prints names: it takes no COMMAND"));
+    }
+    let loader = load(&opts.env, Environment::from_process())?;
+    if opts.command.is_empty() {
+        let out = if opts.check { names(&loader) } else { render(&loader, opts.format)? };
+        std::io::stdout()
+            .lock()
+            .write_all(&out)
+            .and_then(|()| std::io::stdout().lock().flush())
+            .map_err(|e| Error::config(format!("cannot write to stdout: {}", crate::error::io_text(&e))))?;
+        return Ok(0);
+    }
+    loader.check_exec_limits()?;
+    let mut environment = loader.env;
+    crate::user::apply(&opts.user, &mut environment)?;
+    let program = Program::prepare(&opts.command, &environment)?;
+    drop(environment);
+    let errno = program.exec();
+    Err(program.failure(errno))
+}
+
+fn names(loader: &Loader) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, _) in loader.loaded() {
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+fn utf8<'v>(name: &str, value: &'v OsStr) -> Result<&'v str> {
+    value.to_str().ok_or_else(|| {
+        Error::config(format!("{name}: the value is not UTF-8, which dotenv and JSON cannot hold; use --format shell"))
+    })
+}
+
+/// What was loaded, in `format`, for stdout.
+fn render(loader: &Loader, format: EnvFormat) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match format {
+        EnvFormat::Dotenv => {
+            for (name, value) in loader.loaded() {
+                out.extend_from_slice(format!("{name}={}\n", dotenv::quote(utf8(name, value)?)).as_bytes());
+            }
+        }
+        EnvFormat::Shell => {
+            for (name, value) in loader.loaded() {
+                out.extend_from_slice(b"export ");
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b"='");
+                for &b in value.as_bytes() {
+                    if b == b'\'' {
+                        out.extend_from_slice(b"'\\''");
+                    } else {
+                        out.push(b);
+                    }
+                }
+                out.extend_from_slice(b"'\n");
+            }
+            for name in &loader.removed {
+                out.extend_from_slice(format!("unset {name}\n").as_bytes());
+            }
+        }
+        EnvFormat::Json => {
+            let mut s = String::from("{");
+            for (i, (name, value)) in loader.loaded().enumerate() {
+                if i > 0 {
+                    s.push(',');
+                }
+                log::json_string(&mut s, name);
+                s.push(':');
+                log::json_string(&mut s, utf8(name, value)?);
+            }
+            s.push_str("}\n");
+            out = s.into_bytes();
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Source;
+
+    fn base(pairs: &[(&str, &str)]) -> Environment {
+        let mut e = Environment::default();
+        for (k, v) in pairs {
+            e.set(*k, *v);
+        }
+        e
+    }
+
+    fn tmp(tag: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("pidone-unit-env-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    fn src(p: &Path) -> Source {
+        Source { path: p.to_path_buf(), optional: false }
+    }
+
+    #[test]
+    fn environment_set_get_remove_keep_order() {
+        let mut e = base(&[("A", "1"), ("B", "2"), ("C", "3")]);
+        e.set("B", "two");
+        e.remove("A");
+        e.set("D", "4");
+        let got: Vec<_> = e.iter().map(|(k, v)| format!("{}={}", k.to_str().unwrap(), v.to_str().unwrap())).collect();
+        assert_eq!(got, ["B=two", "C=3", "D=4"]);
+        assert_eq!(e.get("C"), Some(OsStr::new("3")));
+        assert_eq!(e.get("A"), None);
+        assert!(!format!("{e:?}").contains("two"), "Debug must not show values");
+    }
+
+    #[test]
+    fn precedence_and_interpolation_across_sources() {
+        let d = tmp("prec");
+        std::fs::write(d.join("one.env"), "A=file\nB=file\nC=${A}-${B}\nN_FILE=").unwrap();
+        std::fs::write(d.join("two.env"), "B=two\nD=${C}:${B}").unwrap();
+        std::fs::create_dir(d.join("s")).unwrap();
+        std::fs::write(d.join("s/b"), "secret\n").unwrap();
+        std::fs::write(d.join("n"), "from-file\r\n").unwrap();
+        let mut opts = EnvOpts {
+            files: vec![src(&d.join("one.env")), src(&d.join("two.env"))],
+            secrets_dirs: vec![src(&d.join("s"))],
+            file_env: vec!["N".into()],
+            ..EnvOpts::default()
+        };
+        let proc_env = base(&[("A", "proc"), ("N_FILE", d.join("n").to_str().unwrap())]);
+        let l = load(&opts, proc_env.clone()).unwrap();
+        let got: Vec<_> = l.loaded().map(|(k, v)| format!("{k}={}", v.to_str().unwrap())).collect();
+        // A stays the process's; B: later file, then the secret; N from N_FILE.
+        assert_eq!(got, ["B=secret", "C=proc-file", "D=proc-file:two", "N=from-file"]);
+        assert_eq!(l.env.get("A"), Some(OsStr::new("proc")));
+        assert_eq!(l.env.get("N_FILE"), None);
+        assert_eq!(l.removed, ["N_FILE"]);
+        opts.override_existing = true;
+        let l = load(&opts, proc_env).unwrap();
+        assert_eq!(l.env.get("A"), Some(OsStr::new("file")));
+        assert_eq!(l.env.get("D"), Some(OsStr::new("file-file:two")));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn file_env_rules() {
+        let d = tmp("fe");
+        std::fs::write(d.join("pw"), "CANARY\n").unwrap();
+        let pw = d.join("pw").to_str().unwrap().to_string();
+        let opts = EnvOpts { file_env: vec!["PW".into()], ..EnvOpts::default() };
+        let run = |pairs: &[(&str, &str)]| load(&opts, base(pairs));
+        // Both set: an error naming both, never the value.
+        let e = run(&[("PW", "CANARY"), ("PW_FILE", &pw)]).err().unwrap();
+        assert_eq!(e.code, 125);
+        assert!(e.msg.contains("PW and PW_FILE") && !e.msg.contains("CANARY"), "{}", e.msg);
+        // An empty PW counts as unset; an empty PW_FILE is ignored.
+        let l = run(&[("PW", ""), ("PW_FILE", &pw)]).unwrap();
+        assert_eq!(l.env.get("PW"), Some(OsStr::new("CANARY")));
+        let l = run(&[("PW", "kept"), ("PW_FILE", "")]).unwrap();
+        assert_eq!(l.env.get("PW"), Some(OsStr::new("kept")));
+        assert_eq!(l.loaded().count(), 0);
+        // Missing file, quoted path: errors naming the variable and path.
+        let e = run(&[("PW_FILE", "\"/run/secrets/x\"")]).err().unwrap();
+        assert!(e.msg.starts_with("PW_FILE: \"/run/secrets/x\": ") && e.msg.contains("literal quotes"), "{}", e.msg);
+        // Not automatic: SSL_CERT_FILE stays a path.
+        let l = load(&EnvOpts::default(), base(&[("SSL_CERT_FILE", &pw)])).unwrap();
+        assert_eq!(l.env.get("SSL_CERT_FILE"), Some(OsStr::new(pw.as_str())));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn formats() {
+        let mut l = Loader::new(Environment::default(), false);
+        l.load("A", "it's \"q\" $HOME\nx\\".into());
+        l.load("E", "".into());
+        l.removed.push("A_FILE".into());
+        let dotenv = String::from_utf8(render(&l, EnvFormat::Dotenv).unwrap()).unwrap();
+        assert_eq!(dotenv, "A=\"it's \\\"q\\\" \\$HOME\\nx\\\\\"\nE=\"\"\n");
+        let shell = String::from_utf8(render(&l, EnvFormat::Shell).unwrap()).unwrap();
+        assert_eq!(shell, "export A='it'\\''s \"q\" $HOME\nx\\'\nexport E=''\nunset A_FILE\n");
+        let json = String::from_utf8(render(&l, EnvFormat::Json).unwrap()).unwrap();
+        assert_eq!(json, "{\"A\":\"it's \\\"q\\\" $HOME\\nx\\\\\",\"E\":\"\"}\n");
+        assert_eq!(names(&l), b"A\nE\n");
+        l.load("BIN", OsString::from_vec(b"\xff".to_vec()));
+        assert!(render(&l, EnvFormat::Json).is_err());
+        assert!(render(&l, EnvFormat::Shell).is_ok());
+    }
+
+    #[test]
+    fn exec_limit_per_variable() {
+        let mut l = Loader::new(Environment::default(), false);
+        l.load("A", "x".repeat(131072 - 3).into());
+        assert!(l.check_exec_limits().is_ok());
+        l.load("A", "x".repeat(131072 - 2).into());
+        let e = l.check_exec_limits().unwrap_err();
+        assert!(e.msg.starts_with("A is 131073 bytes"), "{}", e.msg);
+    }
 }

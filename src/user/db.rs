@@ -112,7 +112,7 @@ fn id_field(f: &[&str], i: usize, what: &str) -> std::result::Result<u32, String
     parse_id(v).map_err(|e| format!("{what} field '{}': {e}", printable(v)))
 }
 
-fn parse_users(path: &'static str, text: &[u8]) -> Vec<User> {
+pub(crate) fn parse_users(path: &'static str, text: &[u8]) -> Vec<User> {
     parse_table(path, text, 7, |f, line| {
         Ok(User {
             name: field(f, 0).to_string(),
@@ -124,7 +124,7 @@ fn parse_users(path: &'static str, text: &[u8]) -> Vec<User> {
     })
 }
 
-fn parse_groups(path: &'static str, text: &[u8]) -> Vec<Group> {
+pub(crate) fn parse_groups(path: &'static str, text: &[u8]) -> Vec<Group> {
     parse_table(path, text, 4, |f, line| {
         Ok(Group {
             name: field(f, 0).to_string(),

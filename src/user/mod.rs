@@ -5,9 +5,9 @@
 //! child is spawned or exec'd), so no process of the container keeps root.
 //! Everything is resolved and validated before any credential changes.
 
-mod db;
+pub(crate) mod db;
 mod drop;
-mod spec;
+pub(crate) mod spec;
 
 use crate::cli::UserOpts;
 use crate::env::Environment;

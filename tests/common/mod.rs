@@ -216,7 +216,9 @@ impl Drop for TempDir {
     }
 }
 
-/// Print a SKIP line (cargo shows it with --nocapture; make test passes it).
+/// Print a SKIP line. Written to the stderr descriptor directly, past the
+/// test harness's output capture, so it shows in every `make test` run.
 pub fn skip(test: &str, why: &str) {
-    eprintln!("SKIP: {test}: {why}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIP: {test}: {why}");
 }

@@ -1,0 +1,710 @@
+//! The Compose `.env` syntax: a parser that reports every error with its line
+//! and never with the value, and the writer whose output it reads back.
+//!
+//! The parser does not own the variables: it asks a [`Scope`] for the current
+//! value of a name (interpolation) and hands each `NAME=value` to it, so the
+//! caller decides precedence and what a later `$NAME` sees.
+
+use super::valid_name;
+
+/// How deep `${A:-${B:-…}}` may nest: deeper is an error, never a deep stack.
+const MAX_NESTING: usize = 16;
+
+/// A syntax error: the line it was found on and what is wrong (never a value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: usize,
+    pub msg: String,
+}
+
+/// Where parsed variables go and where `$NAME` is looked up.
+pub trait Scope {
+    /// The current value of `name`, if it is set.
+    fn lookup(&self, name: &str) -> Option<&[u8]>;
+    /// `NAME=value` on `line`; `None` for a bare `NAME` line.
+    fn define(&mut self, name: &str, value: Option<Vec<u8>>, line: usize);
+    /// `$NAME` on `line` with NAME unset and no default: it became "".
+    fn unset(&mut self, _name: &str, _line: usize) {}
+}
+
+/// The line (1-based) of byte offset `pos` in `src`.
+pub fn line_of(src: &[u8], pos: usize) -> usize {
+    1 + src.iter().take(pos).filter(|&&b| b == b'\n').count()
+}
+
+/// The line of the first NUL byte in `src`, if there is one.
+pub fn nul_line(src: &[u8]) -> Option<usize> {
+    src.iter().position(|&b| b == 0).map(|pos| line_of(src, pos))
+}
+
+/// Parse a whole env file, calling `scope` for every variable in order.
+pub fn parse(src: &[u8], scope: &mut dyn Scope) -> Result<(), SyntaxError> {
+    let src = src.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(src);
+    if let Some(line) = nul_line(src) {
+        return Err(SyntaxError { line, msg: "contains a NUL byte".into() });
+    }
+    if let Err(e) = std::str::from_utf8(src) {
+        return Err(SyntaxError { line: line_of(src, e.valid_up_to()), msg: "invalid UTF-8".into() });
+    }
+    // CRLF line ends become LF everywhere, quoted values included.
+    let (mut text, mut crlf) = (Vec::new(), false);
+    let mut rest = src;
+    while let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
+        text.extend_from_slice(rest.get(..i).unwrap_or_default());
+        rest = rest.get(i + 1..).unwrap_or_default();
+        crlf = true;
+    }
+    let text = if !crlf {
+        rest
+    } else {
+        text.extend_from_slice(rest);
+        &text
+    };
+    Parser { s: text, i: 0, line: 1 }.file(scope)
+}
+
+fn is_blank(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+fn is_name_byte(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphanumeric()
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    line: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn bump(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        if c == b'\n' {
+            self.line += 1;
+        }
+        Some(c)
+    }
+
+    fn skip_blanks(&mut self) {
+        while self.peek().is_some_and(is_blank) {
+            self.i += 1;
+        }
+    }
+
+    /// Skip to the end of the line, leaving the `\n` for [`Parser::file`].
+    fn skip_rest_of_line(&mut self) {
+        while self.peek().is_some_and(|c| c != b'\n') {
+            self.i += 1;
+        }
+    }
+
+    fn slice(&self, start: usize, end: usize) -> &'a [u8] {
+        self.s.get(start..end).unwrap_or_default()
+    }
+
+    fn file(&mut self, scope: &mut dyn Scope) -> Result<(), SyntaxError> {
+        loop {
+            self.skip_blanks();
+            match self.peek() {
+                None => return Ok(()),
+                Some(b'\n') => {
+                    self.bump();
+                }
+                Some(b'#') => self.skip_rest_of_line(),
+                Some(_) => self.statement(scope)?,
+            }
+        }
+    }
+
+    /// The bytes up to `=`, a blank or the end of the line.
+    fn key(&mut self) -> &'a [u8] {
+        let start = self.i;
+        while self.peek().is_some_and(|c| !matches!(c, b'=' | b' ' | b'\t' | b'\n')) {
+            self.i += 1;
+        }
+        self.slice(start, self.i)
+    }
+
+    fn statement(&mut self, scope: &mut dyn Scope) -> Result<(), SyntaxError> {
+        let line = self.line;
+        let mut key = self.key();
+        if key == b"export" && self.peek().is_some_and(is_blank) {
+            self.skip_blanks();
+            key = self.key();
+        }
+        let name = std::str::from_utf8(key).ok().filter(|k| valid_name(k)).ok_or_else(|| SyntaxError {
+            line,
+            msg: "invalid variable name (a name is [A-Za-z_][A-Za-z0-9_]*)".into(),
+        })?;
+        self.skip_blanks();
+        match self.peek() {
+            None | Some(b'\n') => {
+                scope.define(name, None, line);
+                return Ok(());
+            }
+            Some(b'#') => {
+                self.skip_rest_of_line();
+                scope.define(name, None, line);
+                return Ok(());
+            }
+            Some(b'=') => self.i += 1,
+            Some(_) => {
+                return Err(SyntaxError {
+                    line,
+                    msg: format!("{name}: a variable name cannot contain a space (or `=` is missing)"),
+                });
+            }
+        }
+        let blank_after_eq = self.peek().is_some_and(is_blank);
+        self.skip_blanks();
+        let value = match self.peek() {
+            Some(q @ (b'\'' | b'"')) => {
+                let v = self.quoted(q, name, scope)?;
+                self.skip_blanks();
+                match self.peek() {
+                    None | Some(b'\n') => {}
+                    Some(b'#') => self.skip_rest_of_line(),
+                    Some(_) => {
+                        return Err(SyntaxError {
+                            line: self.line,
+                            msg: format!("{name}: unexpected text after the closing quote"),
+                        });
+                    }
+                }
+                v
+            }
+            // `NAME= # comment` is empty; `NAME=#x` is "#x", as in Compose.
+            Some(b'#') if blank_after_eq => {
+                self.skip_rest_of_line();
+                Vec::new()
+            }
+            _ => self.unquoted(scope)?,
+        };
+        scope.define(name, Some(value), line);
+        Ok(())
+    }
+
+    fn unquoted(&mut self, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
+        let start = self.i;
+        self.skip_rest_of_line();
+        let raw = self.slice(start, self.i);
+        // An inline comment starts only at a `#` after a blank.
+        let end = raw.windows(2).position(|w| matches!(w, [b' ' | b'\t', b'#'])).unwrap_or(raw.len());
+        let mut raw = raw.get(..end).unwrap_or_default();
+        while let [rest @ .., last] = raw {
+            if !last.is_ascii_whitespace() {
+                break;
+            }
+            raw = rest;
+        }
+        Expander { cur: Parser { s: raw, i: 0, line: self.line }, double_quoted: false }.expand(scope)
+    }
+
+    fn quoted(&mut self, quote: u8, name: &str, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
+        let line = self.line;
+        self.i += 1;
+        let start = self.i;
+        loop {
+            match self.bump() {
+                None => {
+                    let kind = if quote == b'"' { "double" } else { "single" };
+                    return Err(SyntaxError { line, msg: format!("{name}: unterminated {kind}-quoted value") });
+                }
+                Some(b'\\') => {
+                    self.bump();
+                }
+                Some(c) if c == quote => break,
+                Some(_) => {}
+            }
+        }
+        let body = self.slice(start, self.i.saturating_sub(1));
+        if quote == b'"' {
+            Expander { cur: Parser { s: body, i: 0, line }, double_quoted: true }.expand(scope)
+        } else {
+            Ok(unescape_single(body))
+        }
+    }
+}
+
+/// Single quotes are literal but for `\'` and `\\`.
+fn unescape_single(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut it = body.iter().copied().peekable();
+    while let Some(c) = it.next() {
+        match (c, it.peek()) {
+            (b'\\', Some(&n @ (b'\'' | b'\\'))) => {
+                out.push(n);
+                it.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes (double quotes only) and `$` substitutions over one value.
+struct Expander<'a> {
+    cur: Parser<'a>,
+    double_quoted: bool,
+}
+
+impl Expander<'_> {
+    fn err(&self, line: usize, msg: String) -> SyntaxError {
+        SyntaxError { line, msg }
+    }
+
+    fn expand(mut self, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
+        self.seq(scope, None, true, 0)
+    }
+
+    /// Text up to the end, or up to the `}` closing a `${` opened on line
+    /// `open` (when nested). With `live` false the text is only checked, as
+    /// for the branch of `${X:-…}` that is not taken.
+    fn seq(
+        &mut self,
+        scope: &mut dyn Scope,
+        open: Option<usize>,
+        live: bool,
+        depth: usize,
+    ) -> Result<Vec<u8>, SyntaxError> {
+        let mut out = Vec::new();
+        loop {
+            let Some(c) = self.cur.bump() else {
+                return match open {
+                    Some(line) => Err(self.err(line, "unterminated ${ (missing })".into())),
+                    None => Ok(out),
+                };
+            };
+            match c {
+                b'}' if open.is_some() => return Ok(out),
+                b'\\' if self.double_quoted => match self.cur.bump() {
+                    Some(b'n') => out.push(b'\n'),
+                    Some(b'r') => out.push(b'\r'),
+                    Some(b't') => out.push(b'\t'),
+                    Some(e @ (b'\\' | b'"' | b'$')) => out.push(e),
+                    Some(other) => out.extend_from_slice(&[b'\\', other]),
+                    None => out.push(b'\\'),
+                },
+                b'$' => self.dollar(scope, live, depth, &mut out)?,
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn name(&mut self) -> &str {
+        let start = self.cur.i;
+        while self.cur.peek().is_some_and(is_name_byte) {
+            self.cur.i += 1;
+        }
+        // Only ASCII bytes were taken, so this is always valid UTF-8.
+        std::str::from_utf8(self.cur.s.get(start..self.cur.i).unwrap_or_default()).unwrap_or_default()
+    }
+
+    fn dollar(
+        &mut self,
+        scope: &mut dyn Scope,
+        live: bool,
+        depth: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SyntaxError> {
+        let line = self.cur.line;
+        match self.cur.peek() {
+            Some(b'$') => {
+                self.cur.i += 1;
+                out.push(b'$');
+            }
+            Some(b'{') => {
+                self.cur.i += 1;
+                self.braced(scope, live, depth, line, out)?;
+            }
+            Some(c) if c == b'_' || c.is_ascii_alphabetic() => {
+                let name = self.name().to_string();
+                substitute(scope, &name, live, line, out);
+            }
+            // A `$` that starts nothing is kept as it is.
+            _ => out.push(b'$'),
+        }
+        Ok(())
+    }
+
+    fn braced(
+        &mut self,
+        scope: &mut dyn Scope,
+        live: bool,
+        depth: usize,
+        line: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), SyntaxError> {
+        if depth >= MAX_NESTING {
+            return Err(self.err(line, format!("${{…}} nested more than {MAX_NESTING} deep")));
+        }
+        let name = self.name().to_string();
+        if !valid_name(&name) {
+            return Err(self.err(line, "invalid substitution: ${ must be followed by a variable name".into()));
+        }
+        let (colon, op) = match (self.cur.peek(), self.cur.s.get(self.cur.i + 1).copied()) {
+            (Some(b'}'), _) => {
+                self.cur.i += 1;
+                substitute(scope, &name, live, line, out);
+                return Ok(());
+            }
+            (Some(b':'), Some(op @ (b'-' | b'?' | b'+'))) => {
+                self.cur.i += 2;
+                (true, op)
+            }
+            (Some(op @ (b'-' | b'?' | b'+')), _) => {
+                self.cur.i += 1;
+                (false, op)
+            }
+            (None, _) => return Err(self.err(line, "unterminated ${ (missing })".into())),
+            _ => {
+                return Err(self.err(
+                    line,
+                    format!("invalid substitution ${{{name}…}}: supported are ${{X}} ${{X:-d}} ${{X-d}} ${{X:?msg}} ${{X?msg}} ${{X:+a}} ${{X+a}}"),
+                ));
+            }
+        };
+        let value = scope.lookup(&name).map(<[u8]>::to_vec);
+        // `:` treats an empty value as unset.
+        let present = value.as_ref().is_some_and(|v| !colon || !v.is_empty());
+        let word_start = self.cur.i;
+        match op {
+            b'-' => {
+                let word = self.seq(scope, Some(line), live && !present, depth + 1)?;
+                out.extend(if present { value.unwrap_or_default() } else { word });
+            }
+            b'+' => {
+                let word = self.seq(scope, Some(line), live && present, depth + 1)?;
+                if present {
+                    out.extend(word);
+                }
+            }
+            _ => {
+                self.seq(scope, Some(line), false, depth + 1)?;
+                if live && !present {
+                    // The message is the file's own text, never a value.
+                    let raw = self.cur.s.get(word_start..self.cur.i.saturating_sub(1)).unwrap_or_default();
+                    let msg = String::from_utf8_lossy(raw);
+                    let what = if colon && value.is_some() { "is empty" } else { "is not set" };
+                    let tail = if msg.is_empty() { String::new() } else { format!(": {msg}") };
+                    return Err(self.err(line, format!("required variable {name} {what}{tail}")));
+                }
+                out.extend(value.unwrap_or_default());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn substitute(scope: &mut dyn Scope, name: &str, live: bool, line: usize, out: &mut Vec<u8>) {
+    match scope.lookup(name) {
+        Some(v) => out.extend_from_slice(v),
+        None if live => scope.unset(name, line),
+        None => {}
+    }
+}
+
+/// `value` as a double-quoted dotenv value that [`parse`] reads back exactly.
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '$' => out.push_str("\\$"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A scope over a map: values set by earlier lines are visible to later ones.
+    #[derive(Default, Debug)]
+    struct Map {
+        vars: HashMap<String, Vec<u8>>,
+        order: Vec<(String, Option<String>, usize)>,
+        unset: Vec<(String, usize)>,
+    }
+
+    impl Scope for Map {
+        fn lookup(&self, name: &str) -> Option<&[u8]> {
+            self.vars.get(name).map(Vec::as_slice)
+        }
+        fn define(&mut self, name: &str, value: Option<Vec<u8>>, line: usize) {
+            if let Some(v) = &value {
+                self.vars.insert(name.to_string(), v.clone());
+            }
+            self.order.push((name.to_string(), value.map(|v| String::from_utf8(v).unwrap()), line));
+        }
+        fn unset(&mut self, name: &str, line: usize) {
+            self.unset.push((name.to_string(), line));
+        }
+    }
+
+    fn run(src: &str) -> Result<Map, SyntaxError> {
+        let mut m = Map::default();
+        m.vars.insert("HOME".into(), b"/root".to_vec());
+        m.vars.insert("EMPTY".into(), Vec::new());
+        parse(src.as_bytes(), &mut m).map(|()| m)
+    }
+
+    /// Every syntax rule: input, then the NAME=value pairs it must define
+    /// (`None` for a bare name).
+    type Defs = &'static [(&'static str, Option<&'static str>)];
+
+    #[test]
+    fn syntax_rules() {
+        let cases: &[(&str, Defs)] = &[
+            ("", &[]),
+            ("\n\n  \n\t\n", &[]),
+            ("# comment\n  # indented comment\nA=1", &[("A", Some("1"))]),
+            ("A=1\nB=2\n", &[("A", Some("1")), ("B", Some("2"))]),
+            ("export A=1", &[("A", Some("1"))]),
+            ("export\tA=1", &[("A", Some("1"))]),
+            ("export=1", &[("export", Some("1"))]),
+            ("A", &[("A", None)]),
+            ("A # why", &[("A", None)]),
+            ("A=", &[("A", Some(""))]),
+            ("A = spaced ", &[("A", Some("spaced"))]),
+            ("  A=  lead and trail  \t", &[("A", Some("lead and trail"))]),
+            ("A=a b c", &[("A", Some("a b c"))]),
+            ("A=a b # c", &[("A", Some("a b"))]),
+            ("A=a\t# c", &[("A", Some("a"))]),
+            ("A=a#b", &[("A", Some("a#b"))]),
+            ("A=#x", &[("A", Some("#x"))]),
+            ("A= # only a comment", &[("A", Some(""))]),
+            ("A=some\\tvalue", &[("A", Some("some\\tvalue"))]),
+            ("A=it's", &[("A", Some("it's"))]),
+            ("A=a\"b", &[("A", Some("a\"b"))]),
+            ("A='single $HOME \\n'", &[("A", Some("single $HOME \\n"))]),
+            ("A='Let\\'s go'", &[("A", Some("Let's go"))]),
+            ("A='back\\\\'", &[("A", Some("back\\"))]),
+            ("A='a # b'", &[("A", Some("a # b"))]),
+            ("A='x' # comment", &[("A", Some("x"))]),
+            ("A=\"x\"#comment", &[("A", Some("x"))]),
+            ("A=\"a # b\"", &[("A", Some("a # b"))]),
+            ("A=\"\"", &[("A", Some(""))]),
+            ("A=''", &[("A", Some(""))]),
+            ("A=\"l1\\nl2\\tt\\\\b\\\"q\\$HOME\\r\"", &[("A", Some("l1\nl2\tt\\b\"q$HOME\r"))]),
+            ("A=\"\\x unknown\"", &[("A", Some("\\x unknown"))]),
+            ("A=\"{\\\"hello\\\": \\\"json\\\"}\"", &[("A", Some("{\"hello\": \"json\"}"))]),
+            ("A=\"line1\nline2\"\nB=after", &[("A", Some("line1\nline2")), ("B", Some("after"))]),
+            ("A='line1\n# not a comment\nline3'", &[("A", Some("line1\n# not a comment\nline3"))]),
+            ("A=$HOME", &[("A", Some("/root"))]),
+            ("A=${HOME}/x", &[("A", Some("/root/x"))]),
+            ("A=\"$HOME/x\"", &[("A", Some("/root/x"))]),
+            ("A=$HOME_X", &[("A", Some(""))]),
+            ("A=${NOPE:-def}", &[("A", Some("def"))]),
+            ("A=${EMPTY:-def}", &[("A", Some("def"))]),
+            ("A=${EMPTY-def}", &[("A", Some(""))]),
+            ("A=${NOPE-def}", &[("A", Some("def"))]),
+            ("A=${HOME:-def}", &[("A", Some("/root"))]),
+            ("A=${HOME:+alt}", &[("A", Some("alt"))]),
+            ("A=${EMPTY:+alt}", &[("A", Some(""))]),
+            ("A=${EMPTY+alt}", &[("A", Some("alt"))]),
+            ("A=${NOPE+alt}", &[("A", Some(""))]),
+            ("A=${HOME:?need it}", &[("A", Some("/root"))]),
+            ("A=${EMPTY?need it}", &[("A", Some(""))]),
+            ("A=${NOPE:-${HOME}}", &[("A", Some("/root"))]),
+            ("A=${NOPE:-${NADA:-deep}}", &[("A", Some("deep"))]),
+            ("A=${HOME:-${NOPE:?not evaluated}}", &[("A", Some("/root"))]),
+            ("A=${NOPE:-a b}", &[("A", Some("a b"))]),
+            ("A=\"${NOPE:-x\\ny}\"", &[("A", Some("x\ny"))]),
+            ("A=$$HOME", &[("A", Some("$HOME"))]),
+            ("A=cost$", &[("A", Some("cost$"))]),
+            ("A=$1 $ x", &[("A", Some("$1 $ x"))]),
+            ("A='$$'", &[("A", Some("$$"))]),
+            ("A=1\nB=${A}2\nA=3\nC=$A", &[("A", Some("1")), ("B", Some("12")), ("A", Some("3")), ("C", Some("3"))]),
+            ("\u{feff}A=bom", &[("A", Some("bom"))]),
+            ("A=crlf\r\nB=\"x\r\ny\"\r\n", &[("A", Some("crlf")), ("B", Some("x\ny"))]),
+            ("A=lone\rcr", &[("A", Some("lone\rcr"))]),
+            ("\r\nA=1\r\n\r\nB=2", &[("A", Some("1")), ("B", Some("2"))]),
+            ("A=ünïcødé ✓", &[("A", Some("ünïcødé ✓"))]),
+            ("_a1=x", &[("_a1", Some("x"))]),
+        ];
+        for (src, want) in cases {
+            let m = run(src).unwrap_or_else(|e| panic!("{src:?}: unexpected error {e:?}"));
+            let got: Vec<(&str, Option<&str>)> = m.order.iter().map(|(k, v, _)| (k.as_str(), v.as_deref())).collect();
+            assert_eq!(&got, want, "input {src:?}");
+        }
+    }
+
+    #[test]
+    fn lines_of_definitions_and_unset_warnings() {
+        let m = run("# c\n\nA=\"1\n2\"\nB=$NOPE\n\nC='x\ny\nz' # c\nD=${GONE}").unwrap();
+        let lines: Vec<usize> = m.order.iter().map(|(_, _, l)| *l).collect();
+        assert_eq!(lines, vec![3, 5, 7, 10]);
+        assert_eq!(m.unset, vec![("NOPE".to_string(), 5), ("GONE".to_string(), 10)]);
+    }
+
+    /// Every error with the line it must report; no message may contain the
+    /// value (the canary).
+    #[test]
+    fn errors_name_the_line_never_the_value() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("A=1\nB=\"CANARY", 2, "unterminated double-quoted"),
+            ("A=1\n\nB='CANARY\nmore", 3, "unterminated single-quoted"),
+            ("A=\"CANARY\\\"", 1, "unterminated double-quoted"),
+            ("A=1\nMY VAR=CANARY", 2, "cannot contain a space"),
+            ("A=1\nFO$O=CANARY", 2, "invalid variable name"),
+            ("1A=CANARY", 1, "invalid variable name"),
+            ("A.B=CANARY", 1, "invalid variable name"),
+            ("A-B=CANARY", 1, "invalid variable name"),
+            ("KEY: CANARY", 1, "invalid variable name"),
+            ("=CANARY", 1, "invalid variable name"),
+            ("export =CANARY", 1, "invalid variable name"),
+            ("X=1\nCANARY-VALUE", 2, "invalid variable name"),
+            ("A=\"CANARY\" trailing", 1, "after the closing quote"),
+            ("A='CANARY'x", 1, "after the closing quote"),
+            ("A=\"x\n\nCANARY\" y", 3, "after the closing quote"),
+            ("A=CANARY\nB=${NOPE:?set NOPE please}", 2, "required variable NOPE is not set: set NOPE please"),
+            ("A=CANARY\nB=${NOPE?}", 2, "required variable NOPE is not set"),
+            ("B=${EMPTY:?}", 1, "required variable EMPTY is empty"),
+            ("B=\"a\n${NOPE:?m}\"", 2, "required variable NOPE"),
+            ("A=CANARY${HOME", 1, "unterminated ${"),
+            ("A=CANARY${NOPE:-x", 1, "unterminated ${"),
+            ("A=\"CANARY\n${NOPE:-x\"", 2, "unterminated ${"),
+            ("A=${}", 1, "invalid substitution"),
+            ("A=${1}", 1, "invalid substitution"),
+            ("A=${HOME/x/y}", 1, "invalid substitution"),
+            ("A=${HOME:=x}", 1, "invalid substitution"),
+            ("A=CANARY # ok\nB=${A%%x}", 2, "invalid substitution"),
+            ("A=1\nB=CANARY\0", 2, "NUL"),
+        ];
+        for (src, line, needle) in cases {
+            let e = run(src).err().unwrap_or_else(|| panic!("{src:?}: no error"));
+            assert_eq!(e.line, *line, "{src:?}: {e:?}");
+            assert!(e.msg.contains(needle), "{src:?}: {e:?} lacks {needle:?}");
+            assert!(!e.msg.contains("CANARY"), "{src:?}: the value leaked into {e:?}");
+        }
+        let e = run("A=1\nB=2\n").and_then(|_| {
+            let mut m = Map::default();
+            parse(b"A=1\nB=\xff\xfe", &mut m).map(|()| m)
+        });
+        let e = e.err().unwrap();
+        assert_eq!((e.line, e.msg.as_str()), (2, "invalid UTF-8"));
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("A={}x{}", "${N:-".repeat(16), "}".repeat(16));
+        assert_eq!(run(&deep).unwrap().vars["A"], b"x");
+        let deeper = format!("A={}x{}", "${N:-".repeat(17), "}".repeat(17));
+        assert!(run(&deeper).unwrap_err().msg.contains("nested"));
+        // A megabyte of openings is an error, not a stack overflow.
+        let huge = format!("A={}", "${N:-".repeat(200_000));
+        assert!(run(&huge).is_err());
+    }
+
+    /// A small deterministic PRNG (xorshift64*): no dependency, same inputs
+    /// on every run.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Arbitrary bytes, biased towards the syntax's own characters.
+    fn fuzz_input(rng: &mut Rng) -> Vec<u8> {
+        const TOKENS: &[&[u8]] = &[
+            b"$",
+            b"{",
+            b"}",
+            b":",
+            b"-",
+            b"?",
+            b"+",
+            b"=",
+            b"\"",
+            b"'",
+            b"\\",
+            b"\n",
+            b"\r\n",
+            b"#",
+            b" ",
+            b"\t",
+            b"export ",
+            b"A",
+            b"HOME",
+            b"_x",
+            b"1",
+            b"${",
+            b"$$",
+            b"\0",
+            b"\xff",
+            b"\xef\xbb\xbf",
+            b"\xc3\xa9",
+            b".",
+        ];
+        let len = rng.below(40);
+        let mut v = Vec::new();
+        for _ in 0..len {
+            if rng.below(4) == 0 {
+                v.push(rng.next() as u8);
+            } else {
+                v.extend_from_slice(TOKENS[rng.below(TOKENS.len())]);
+            }
+        }
+        v
+    }
+
+    /// Arbitrary bytes give a value or an error, never a panic; and whatever
+    /// parses twice gives the same result (the parser is deterministic).
+    #[test]
+    fn property_arbitrary_bytes_never_panic() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut ok, mut err) = (0, 0);
+        for _ in 0..30_000 {
+            let input = fuzz_input(&mut rng);
+            let mut m = Map::default();
+            m.vars.insert("HOME".into(), b"/h".to_vec());
+            match parse(&input, &mut m) {
+                Ok(()) => ok += 1,
+                Err(e) => {
+                    assert!(e.line >= 1 && e.line <= 1 + input.iter().filter(|&&b| b == b'\n').count());
+                    err += 1;
+                }
+            }
+            let _ =
+                super::super::secrets::secret_name(std::ffi::OsStr::new(&String::from_utf8_lossy(&input).to_string()));
+            let _ = super::super::secrets::secret_name(std::os::unix::ffi::OsStrExt::from_bytes(&input[..]));
+        }
+        // Both outcomes were exercised.
+        assert!(ok > 1000 && err > 1000, "ok {ok} err {err}");
+    }
+
+    /// Whatever string `quote` writes, `parse` reads back exactly.
+    #[test]
+    fn property_quote_round_trips() {
+        let mut rng = Rng(42);
+        for _ in 0..20_000 {
+            let raw = fuzz_input(&mut rng);
+            let value: String = String::from_utf8_lossy(&raw).replace('\0', "");
+            let mut m = Map::default();
+            parse(format!("V={}\n", quote(&value)).as_bytes(), &mut m).unwrap();
+            assert_eq!(m.vars["V"], value.as_bytes(), "{value:?}");
+        }
+    }
+}
