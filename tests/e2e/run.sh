@@ -395,13 +395,22 @@ elif want compose; then
             fail "app becomes healthy, /ready through redis with its password" \
                 "app: $(health_status "$app_c"); $(docker logs "$app_c" 2>&1 | tail -n 2 | tr '\n' ' ')"
         fi
+        procs=$( { top_of "$app_c"; top_of "$redis_c"; } )
+        info "docker top: $(awk '{printf "%s(uid %s) ", $4, $1}' <<<"$procs")"
+        check "no process of the stack runs as root" \
+            bash -c '[ -n "$1" ] && ! awk "{print \$1}" <<<"$1" | grep -qx 0' _ "$procs"
         docker logs -f "$app_c" >"$WORK/app.log" 2>&1 &
         logpid=$!
+        docker wait "$app_c" "$redis_c" >"$WORK/exit-codes" 2>/dev/null &
+        waitpid=$!
         t=$(now)
         compose down >"$WORK/compose-down.log" 2>&1
         down=$(secs "$t" "$(now)")
         COMPOSE_UP=
-        wait "$logpid" 2>/dev/null
+        wait "$logpid" "$waitpid" 2>/dev/null
+        codes=$(tr '\n' ' ' <"$WORK/exit-codes")
+        check "app and redis exit with their own codes after down (app 0 or 143, redis 0): $codes" \
+            bash -c '[[ $1 =~ ^(0|143)\ 0\ $ ]]' _ "$codes"
         info "compose down took $down s (stop_grace_period: redis 8 s, app 10 s)"
         check "compose down stops the stack within its grace (< 8 s): $down s" lt "$down" 8
         check "app log after down: uvicorn's shutdown completed and the worker stopped cleanly" \
