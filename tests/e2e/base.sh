@@ -36,6 +36,7 @@ command -v debootstrap >/dev/null || {
 mkdir -p "$CACHE"
 ROOT=$(mktemp -d "$CACHE/root.XXXXXX")
 trap 'rm -rf "$ROOT"' EXIT
+trap 'exit 130' INT TERM
 echo "debootstrap $SUITE ($PKGS) from $MIRROR: a few minutes, once" >&2
 mkdir -p "$CACHE/debs"
 timeout 1800 debootstrap --variant=minbase --include="$PKGS" --cache-dir="$CACHE/debs" \

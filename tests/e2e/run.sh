@@ -97,7 +97,8 @@ top_of() { docker top "$1" -o uid,pid,stat,comm 2>/dev/null | tail -n +2; }
 compose_cmd() {
     if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo "docker-compose"; fi
 }
-compose() { $COMPOSE -f "$ROOT/examples/fastapi/docker-compose.yml" -p "$RUN_ID" "$@"; }
+# compose ARGS: bounded by $COMPOSE_TIMEOUT seconds (default 120).
+compose() { timeout "${COMPOSE_TIMEOUT:-120}" $COMPOSE -f "$ROOT/examples/fastapi/docker-compose.yml" -p "$RUN_ID" "$@"; }
 
 # ---------------------------------------------------------------- images ----
 say "== building images (locally, no network inside builds)"
@@ -130,11 +131,11 @@ cp -a "$WHEELS" "$CTX/wheels" && rm -f "$CTX/wheels/.complete"
 APP=pidone-e2e/fastapi:latest
 REDIS=pidone-e2e/redis:latest
 tb=$(now)
-docker build -q --network=none -f "$ROOT/Dockerfile.example" \
+timeout 1800 docker build -q --network=none -f "$ROOT/Dockerfile.example" \
     --build-arg PYTHON_IMAGE="$BASE" --build-arg PIDONE_IMAGE="$PIDONE_IMAGE" \
     --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/build \
     -t "$APP" "$CTX" >"$WORK/build-app.log" 2>&1 || { cat "$WORK/build-app.log"; say "app image build failed"; exit 2; }
-docker build -q --network=none \
+timeout 900 docker build -q --network=none \
     --build-arg BASE_IMAGE="$BASE" --build-arg PIDONE_IMAGE="$PIDONE_IMAGE" \
     -t "$REDIS" "$ROOT/examples/fastapi/redis" >"$WORK/build-redis.log" 2>&1 || { cat "$WORK/build-redis.log"; say "redis image build failed"; exit 2; }
 say "app and redis images built in $(secs "$tb" "$(now)") s"
@@ -239,7 +240,7 @@ stop_scenario() {
     http "$c" POST '/jobs?n=4' >/dev/null
     wait_until 10 logs_have "$c" "work 1: started" || true
     local t; t=$(now)
-    docker stop -t 10 "$c" >/dev/null
+    timeout 60 docker stop -t 10 "$c" >/dev/null
     STOP_SECS=$(secs "$t" "$(now)")
     STOP_RC=$(exit_code "$c")
     STOP_LOG=$(docker logs "$c" 2>&1)
@@ -285,7 +286,7 @@ signal.signal(signal.SIGTERM, signal.SIG_IGN)
 print("ignoring SIGTERM", flush=True)
 time.sleep(600)')
     wait_until 15 logs_have "$c" "ignoring SIGTERM" || true
-    t=$(now); docker stop -t 20 "$c" >/dev/null; s=$(secs "$t" "$(now)")
+    t=$(now); timeout 60 docker stop -t 20 "$c" >/dev/null; s=$(secs "$t" "$(now)")
     code=$(exit_code "$c")
     info "stopped in $s s with exit $code"
     check "pidone's grace ends it in about 2 s (1.5-4.5 s): $s s" \
@@ -389,7 +390,7 @@ elif want compose; then
         API_TOKEN_FILE=$cs/api_token.txt REDIS_PASSWORD_FILE=$cs/redis_password.txt
     COMPOSE_UP=1
     t=$(now)
-    if compose up -d --no-build >"$WORK/compose-up.log" 2>&1; then
+    if COMPOSE_TIMEOUT=300 compose up -d --no-build >"$WORK/compose-up.log" 2>&1; then
         app_c=$(compose ps -q app); redis_c=$(compose ps -q redis)
         check "redis becomes healthy" wait_until 60 health_is "$redis_c" healthy
         if wait_until 90 health_is "$app_c" healthy; then
@@ -403,9 +404,9 @@ elif want compose; then
         info "docker top: $(awk '{printf "%s(uid %s) ", $4, $1}' <<<"$procs")"
         check "no process of the stack runs as root" \
             bash -c '[ -n "$1" ] && ! awk "{print \$1}" <<<"$1" | grep -qx 0' _ "$procs"
-        docker logs -f "$app_c" >"$WORK/app.log" 2>&1 &
+        timeout 120 docker logs -f "$app_c" >"$WORK/app.log" 2>&1 &
         logpid=$!
-        docker wait "$app_c" "$redis_c" >"$WORK/exit-codes" 2>/dev/null &
+        timeout 120 docker wait "$app_c" "$redis_c" >"$WORK/exit-codes" 2>/dev/null &
         waitpid=$!
         t=$(now)
         compose down >"$WORK/compose-down.log" 2>&1
