@@ -3,7 +3,7 @@
 //! must return a value or an error and never panic.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// Split `data` into NUL-separated words.
 fn words(data: &[u8]) -> Vec<OsString> {
@@ -45,4 +45,40 @@ pub fn user(data: &[u8]) {
     }
     let _ = crate::user::db::parse_users("/etc/passwd", data);
     let _ = crate::user::db::parse_groups("/etc/group", data);
+}
+
+/// A scope that keeps every definition, so interpolation sees earlier lines.
+#[derive(Default)]
+struct Vars(Vec<(String, Vec<u8>)>);
+
+impl crate::env::dotenv::Scope for Vars {
+    fn lookup(&self, name: &str) -> Option<&[u8]> {
+        self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    }
+
+    fn define(&mut self, name: &str, value: Option<Vec<u8>>, _line: usize) {
+        if let Some(v) = value {
+            self.0.push((name.to_string(), v));
+        }
+    }
+}
+
+/// The env-file parser with interpolation, its writer (whatever it writes
+/// must read back to the same value), and the secret-name mapper.
+pub fn env(data: &[u8]) {
+    use crate::env::dotenv::{self, Scope};
+    let mut vars = Vars::default();
+    let _ = dotenv::parse(data, &mut vars);
+    let _ = crate::env::secrets::secret_name(std::ffi::OsStr::from_bytes(data));
+    if let Ok(value) = std::str::from_utf8(data) {
+        if !value.contains('\0') {
+            let line = format!("K={}\n", dotenv::quote(value));
+            let mut back = Vars::default();
+            let parsed = dotenv::parse(line.as_bytes(), &mut back);
+            if parsed.is_err() || back.lookup("K") != Some(value.as_bytes()) {
+                // A writer/parser disagreement is a bug the fuzzer must report.
+                std::process::abort();
+            }
+        }
+    }
 }

@@ -22,3 +22,8 @@ fn cli_inputs() {
 fn user_inputs() {
     run("user", pidone::fuzzing::user);
 }
+
+#[test]
+fn env_inputs() {
+    run("env", pidone::fuzzing::env);
+}

@@ -432,17 +432,9 @@ fn started_non_root() {
 
 /// `pidone env … -- CMD` exists once the env issue is merged; until then this
 /// prints SKIP.
-fn env_mode_available() -> bool {
-    code(output(ns(None, &["env", "--allow-root", "--", "true"]), T).status) == 0
-}
-
 #[test]
 fn env_mode_follows_the_same_rules() {
     if !root("env_mode_follows_the_same_rules") {
-        return;
-    }
-    if !env_mode_available() {
-        skip("env_mode_follows_the_same_rules", "`pidone env -- CMD` is not built in this version");
         return;
     }
     let d = db(PASSWD, GROUP);
@@ -464,11 +456,6 @@ fn root_only_secret_reaches_the_unprivileged_child() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).unwrap();
     let dir = secrets.path().to_string_lossy().into_owned();
     let check = format!("[ \"$DB_PASSWORD\" = s3cret ] && ! cat {} 2>/dev/null", file.display());
-    let probe = run(ns(None, &["--allow-root", "--secrets-dir", &dir, "--", "sh", "-c", "[ -n \"$DB_PASSWORD\" ]"]));
-    if code(probe.status) != 0 {
-        skip("root_only_secret_reaches_the_unprivileged_child", "--secrets-dir is not built in this version");
-        return;
-    }
     let out = run(ns(None, &["--user", "1234:1234", "--secrets-dir", &dir, "--", "sh", "-c", &check]));
     assert_eq!(code(out.status), 0, "the dropped child must get the value but not read the file: {}", stderr(&out));
 }

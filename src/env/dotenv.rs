@@ -9,6 +9,11 @@ use super::valid_name;
 
 /// How deep `${A:-${B:-…}}` may nest: deeper is an error, never a deep stack.
 const MAX_NESTING: usize = 16;
+/// The longest value substitution may build: execve takes no longer string
+/// (MAX_ARG_STRLEN), and `A=$B$B$B…` chains must not grow without bound.
+pub const MAX_VALUE: usize = 128 * 1024;
+/// The most value bytes one file may define in all, substitution included.
+pub const MAX_DEFINED: usize = 16 << 20;
 
 /// A syntax error: the line it was found on and what is wrong (never a value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +65,7 @@ pub fn parse(src: &[u8], scope: &mut dyn Scope) -> Result<(), SyntaxError> {
         text.extend_from_slice(rest);
         &text
     };
-    Parser { s: text, i: 0, line: 1 }.file(scope)
+    Parser { s: text, i: 0, line: 1, defined: 0 }.file(scope)
 }
 
 fn is_blank(c: u8) -> bool {
@@ -75,6 +80,8 @@ struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     line: usize,
+    /// Value bytes defined so far (bounded by [`MAX_DEFINED`]).
+    defined: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -186,6 +193,13 @@ impl<'a> Parser<'a> {
             }
             _ => self.unquoted(scope)?,
         };
+        self.defined = self.defined.saturating_add(value.len());
+        if self.defined > MAX_DEFINED {
+            return Err(SyntaxError {
+                line,
+                msg: format!("more than {} MiB of values after substitution", MAX_DEFINED >> 20),
+            });
+        }
         scope.define(name, Some(value), line);
         Ok(())
     }
@@ -203,7 +217,7 @@ impl<'a> Parser<'a> {
             }
             raw = rest;
         }
-        Expander { cur: Parser { s: raw, i: 0, line: self.line }, double_quoted: false }.expand(scope)
+        Expander { cur: Parser { s: raw, i: 0, line: self.line, defined: 0 }, double_quoted: false }.expand(scope)
     }
 
     fn quoted(&mut self, quote: u8, name: &str, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
@@ -225,7 +239,7 @@ impl<'a> Parser<'a> {
         }
         let body = self.slice(start, self.i.saturating_sub(1));
         if quote == b'"' {
-            Expander { cur: Parser { s: body, i: 0, line }, double_quoted: true }.expand(scope)
+            Expander { cur: Parser { s: body, i: 0, line, defined: 0 }, double_quoted: true }.expand(scope)
         } else {
             Ok(unescape_single(body))
         }
@@ -275,6 +289,12 @@ impl Expander<'_> {
     ) -> Result<Vec<u8>, SyntaxError> {
         let mut out = Vec::new();
         loop {
+            // Each step adds at most one value already within the bound.
+            if out.len() > MAX_VALUE {
+                return Err(
+                    self.err(self.cur.line, format!("value longer than {} KiB after substitution", MAX_VALUE >> 10))
+                );
+            }
             let Some(c) = self.cur.bump() else {
                 return match open {
                     Some(line) => Err(self.err(line, "unterminated ${ (missing })".into())),
@@ -598,6 +618,25 @@ mod tests {
         });
         let e = e.err().unwrap();
         assert_eq!((e.line, e.msg.as_str()), (2, "invalid UTF-8"));
+    }
+
+    #[test]
+    fn substitution_growth_is_bounded() {
+        // Each line doubles the value: without a bound this needs 2^40 bytes.
+        let mut src = String::from("A=xxxxxxxxxxxxxxxx\n");
+        for _ in 0..40 {
+            src.push_str("A=$A$A\n");
+        }
+        let e = run(&src).unwrap_err();
+        assert!(e.msg.contains("after substitution"), "{e:?}");
+        assert!((14..=42).contains(&e.line), "{e:?}");
+        // Many values just under the per-value bound hit the total bound.
+        let mut src = format!("B={}\n", "y".repeat(100 * 1024));
+        for i in 0..200 {
+            src.push_str(&format!("C{i}=$B\n"));
+        }
+        let e = run(&src).unwrap_err();
+        assert!(e.msg.contains("MiB of values"), "{e:?}");
     }
 
     #[test]

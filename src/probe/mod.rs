@@ -1,26 +1,287 @@
 //! Contract sections 5 and 6: `pidone probe`, `pidone wait` and `--wait`.
-//! (They arrive with their own issue.)
+//!
+//! `target` parses TARGETs, `http` runs one bounded exchange, `wait` the retry
+//! loop. Probe and wait share [`attempt`]: one check of one target within one
+//! deadline.
 
-use crate::cli::{Probe, Wait, WaitOpts};
+mod http;
+mod target;
+mod wait;
+
+pub use wait::{wait_for, wait_main};
+
+use crate::cli::{Method, Probe};
 use crate::error::{Error, Result};
-use std::os::fd::BorrowedFd;
+use crate::log;
+use http::{Deadline, Request, Response};
+use std::io::Write;
+use std::time::Duration;
+use target::{Check, Dest, Target};
+
+/// The probe's output line is cut to this many bytes.
+pub const MAX_LINE: usize = 300;
+
+/// Healthy status codes: `200-399`, `200,204,300-399`, `2xx`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    ranges: Vec<(u16, u16)>,
+    text: String,
+}
+
+impl Expect {
+    pub fn parse(s: &str) -> Result<Expect> {
+        let bad = |why: String| Error::config(format!("--expect '{s}': {why}"));
+        let code = |c: &str| -> Result<u16> {
+            c.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (100..=599).contains(n) && c.trim().bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| bad(format!("'{}' is not a status code (100-599)", c.trim())))
+        };
+        let mut ranges = Vec::new();
+        for item in s.split(',') {
+            let item = item.trim();
+            let range = if let Some((a, b)) = item.split_once('-') {
+                (code(a)?, code(b)?)
+            } else if let Some(d) = item.strip_suffix("xx").or_else(|| item.strip_suffix("XX")) {
+                let c = code(&format!("{d}00"))?;
+                (c, c + 99)
+            } else {
+                let c = code(item)?;
+                (c, c)
+            };
+            if range.0 > range.1 {
+                return Err(bad(format!("empty range '{item}'")));
+            }
+            ranges.push(range);
+        }
+        Ok(Expect { ranges, text: s.split(',').map(str::trim).collect::<Vec<_>>().join(",") })
+    }
+
+    pub fn contains(&self, status: u16) -> bool {
+        self.ranges.iter().any(|&(a, b)| (a..=b).contains(&status))
+    }
+}
+
+/// How an HTTP target is judged.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub method: Method,
+    pub expect: Expect,
+    pub needle: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Spec {
+    /// The defaults `wait` uses: GET, 200-399, no body check.
+    pub fn plain() -> Spec {
+        Spec {
+            method: Method::Get,
+            expect: Expect { ranges: vec![(200, 399)], text: "200-399".into() },
+            needle: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// `-H 'Name: value'`: a token name and a value without CR, LF or NUL. pidone
+/// owns the framing headers.
+pub fn parse_header(h: &str) -> Result<(String, String)> {
+    let bad = |why: &str| Error::config(format!("-H: {why} (expected 'Name: value')"));
+    let (name, value) = h.split_once(':').ok_or_else(|| bad("no ':'"))?;
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(tchar) {
+        return Err(bad("invalid header name"));
+    }
+    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err(bad("CR, LF or NUL in the value"));
+    }
+    if ["connection", "content-length", "transfer-encoding"].iter().any(|n| name.eq_ignore_ascii_case(n)) {
+        return Err(bad(&format!("'{name}' is set by pidone")));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// One HTTP exchange with `target`, bounded by `dl`.
+fn http_exchange(check: &Check, spec: &Spec, dl: &Deadline) -> std::result::Result<Response, String> {
+    let Check::Http { dest, host, path, auth } = check else {
+        return Err("not an HTTP target".into());
+    };
+    let req = Request { method: spec.method, host, path, auth: auth.as_deref(), headers: &spec.headers };
+    let needle = spec.needle.as_deref().map(str::as_bytes);
+    match dest {
+        Dest::Tcp(h, port) => http::exchange(&mut http::connect_tcp(h, *port, dl)?, &req, needle, dl),
+        Dest::Unix(p) => http::exchange(&mut http::connect_unix(p, dl)?, &req, needle, dl),
+    }
+}
+
+/// Whether a response is healthy; the reason when it is not.
+fn judge(resp: &Response, spec: &Spec) -> std::result::Result<(), String> {
+    if !spec.expect.contains(resp.status) {
+        return Err(format!("status {} (expected {})", resp.status, spec.expect.text));
+    }
+    if resp.found == Some(false) {
+        return Err(format!("the body lacks {}", quote(spec.needle.as_deref().unwrap_or(""))));
+    }
+    Ok(())
+}
+
+/// `text` quoted and shortened for an output line.
+fn quote(text: &str) -> String {
+    let mut s: String = text.chars().take(40).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    format!("{s:?}")
+}
+
+/// One check of `target` within `budget`: Ok when healthy, else the reason.
+pub fn attempt(target: &Target, spec: &Spec, budget: Duration) -> std::result::Result<(), String> {
+    let dl = Deadline::new(budget);
+    match &target.check {
+        Check::Http { .. } => judge(&http_exchange(&target.check, spec, &dl)?, spec),
+        Check::Tcp(h, port) => http::connect_tcp(h, *port, &dl).map(drop),
+        Check::File(p) => match std::fs::metadata(p) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(crate::error::io_text(&e)),
+        },
+    }
+}
+
+/// `0.4ms`, `12ms`, `1.25s` (integer arithmetic: float formatting costs 13 KB).
+fn show_elapsed(d: Duration) -> String {
+    let us = d.as_micros();
+    if us < 10_000 {
+        format!("{}.{}ms", us / 1000, us % 1000 / 100)
+    } else if us < 1_000_000 {
+        format!("{}ms", us / 1000)
+    } else {
+        format!("{}.{:02}s", us / 1_000_000, us % 1_000_000 / 10_000)
+    }
+}
+
+/// One printable line of at most [`MAX_LINE`] bytes.
+fn one_line(s: &str) -> String {
+    let mut out: String = s.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    if out.len() > MAX_LINE {
+        let mut cut = MAX_LINE - 3;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
+}
+
+/// Run the probe; returns whether it is healthy and the line to print.
+fn probe_line(target: &Target, spec: &Spec, timeout: Duration) -> (bool, String) {
+    let dl = Deadline::new(timeout);
+    let (ok, text) = match &target.check {
+        Check::Http { .. } => {
+            let method = match spec.method {
+                Method::Get => "GET",
+                Method::Head => "HEAD",
+            };
+            match http_exchange(&target.check, spec, &dl) {
+                Ok(resp) => {
+                    let head =
+                        format!("{method} {} -> {} in {}", target.shown, resp.status, show_elapsed(resp.elapsed));
+                    match judge(&resp, spec) {
+                        Ok(()) => (true, head),
+                        Err(_) if !spec.expect.contains(resp.status) => {
+                            (false, format!("{head} (expected {})", spec.expect.text))
+                        }
+                        Err(why) => (false, format!("{head}, but {why}")),
+                    }
+                }
+                Err(why) => (false, with_note(format!("{method} {}: {why}", target.shown), target)),
+            }
+        }
+        Check::Tcp(h, port) => match http::connect_tcp(h, *port, &dl) {
+            Ok(_) => (true, format!("{} connected in {}", target.shown, show_elapsed(dl.start.elapsed()))),
+            Err(why) => (false, format!("{}: {why}", target.shown)),
+        },
+        Check::File(p) => (false, format!("not a probe target: {}", p.display())),
+    };
+    let line = if ok { format!("healthy: {text}") } else { format!("unhealthy: {text}") };
+    (ok, one_line(&line))
+}
+
+fn with_note(line: String, target: &Target) -> String {
+    match &target.port_note {
+        Some(note) => format!("{line} ({note})"),
+        None => line,
+    }
+}
+
+/// Turn `pidone probe`'s options into a target and a spec.
+fn prepare(opts: &Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Target, Spec)> {
+    if opts.timeout.is_zero() {
+        return Err(Error::config("--timeout: must be above zero"));
+    }
+    let expect = Expect::parse(&opts.expect)?;
+    let headers = opts.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>>>()?;
+    let target = target::parse_probe(opts.target.as_deref(), opts.port, opts.unix.clone(), vars)?;
+    if matches!(target.check, Check::Tcp(..))
+        && (opts.body_contains.is_some()
+            || !headers.is_empty()
+            || opts.method != Method::Get
+            || opts.expect != "200-399")
+    {
+        return Err(Error::config("--expect, --body-contains, -H and --method apply to HTTP targets, not tcp://"));
+    }
+    if opts.method == Method::Head && opts.body_contains.is_some() {
+        return Err(Error::config("--body-contains needs a body: it cannot be used with --method HEAD"));
+    }
+    let spec = Spec { method: opts.method, expect, needle: opts.body_contains.clone(), headers };
+    Ok((target, spec))
+}
 
 /// `pidone probe`: exit 0 when healthy, 1 otherwise.
 pub fn main(opts: Probe) -> i32 {
-    let _ = opts;
-    println!("unhealthy: probe is not built yet");
-    1
+    let vars = |name: &str| std::env::var(name).ok();
+    let (target, spec) = match prepare(&opts, &vars) {
+        Ok(v) => v,
+        Err(e) => {
+            log::error!("probe: {e}");
+            return 1;
+        }
+    };
+    let (ok, line) = probe_line(&target, &spec, opts.timeout);
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+    i32::from(!ok)
 }
 
-/// `pidone wait`: 0 when every target answered, 1 on timeout.
-pub fn wait_main(opts: Wait) -> i32 {
-    let _ = opts;
-    1
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Run mode's `--wait`: returns once every target answered; a timeout is a
-/// 125 error, a signal read from `signals` ends the wait with 128+N.
-pub fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
-    let _ = signals;
-    if opts.targets.is_empty() { Ok(()) } else { Err(Error::config("--wait is not built yet")) }
+    #[test]
+    fn expect_lists_and_ranges() {
+        let e = Expect::parse("200,204, 300-399").unwrap();
+        for (s, ok) in [(200, true), (201, false), (204, true), (302, true), (399, true), (400, false)] {
+            assert_eq!(e.contains(s), ok, "{s}");
+        }
+        assert!(Expect::parse("2xx").unwrap().contains(299));
+        for bad in ["", "abc", "99", "600", "300-200", "200,", "2-", "+200", "6xx"] {
+            assert!(Expect::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn headers_are_validated() {
+        assert_eq!(parse_header("X-Token:  abc ").unwrap(), ("X-Token".into(), "abc".into()));
+        for bad in ["NoColon", ": v", "Bad Name: v", "X: a\r\nY: b", "X: a\nb", "Connection: keep-alive"] {
+            assert!(parse_header(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lines_are_one_line_and_bounded() {
+        let l = one_line(&format!("a\nb{}", "é".repeat(400)));
+        assert!(l.len() <= MAX_LINE && !l.contains('\n') && l.ends_with("..."));
+        assert_eq!(show_elapsed(Duration::from_micros(400)), "0.4ms");
+        assert_eq!(show_elapsed(Duration::from_millis(1250)), "1.25s");
+    }
 }

@@ -1,0 +1,492 @@
+//! One bounded HTTP/1.1 exchange over TCP or a Unix socket, and bounded connects.
+//!
+//! One [`Deadline`] bounds everything: before every connect, write and read
+//! the socket timeout is set to the time left, so a silent server, one that
+//! drips a byte a second, endless headers and an endless body all end at the
+//! deadline. Headers are capped at [`MAX_HEADERS`] bytes, the body read at
+//! [`MAX_BODY`]. httparse parses the status line, the headers and chunk sizes.
+
+use super::target::Host;
+use crate::cli::Method;
+use crate::error::io_text;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Response headers larger than this are an error.
+pub const MAX_HEADERS: usize = 16 * 1024;
+/// `--body-contains` looks at this much of the body.
+pub const MAX_BODY: usize = 64 * 1024;
+const MAX_HEADER_COUNT: usize = 100;
+
+/// The one deadline of a check.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub start: Instant,
+    pub end: Instant,
+    pub total: Duration,
+}
+
+impl Deadline {
+    pub fn new(total: Duration) -> Deadline {
+        let start = Instant::now();
+        Deadline { start, end: start + total, total }
+    }
+
+    /// Time left, or a timeout error naming `what` once none is left.
+    pub fn left(&self, what: &str) -> Result<Duration, String> {
+        let left = self.end.saturating_duration_since(Instant::now());
+        // Socket timeouts of zero mean "none": a deadline this close has passed.
+        if left < Duration::from_micros(100) { Err(self.timeout(what)) } else { Ok(left) }
+    }
+
+    pub fn timeout(&self, what: &str) -> String {
+        format!("timed out after {} {what}", show_duration(self.total))
+    }
+}
+
+/// `2s`, `1.5s`, `250ms`.
+pub fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 && ms > 0 {
+        format!("{}s", ms / 1000)
+    } else if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        let s = format!("{}.{:03}", ms / 1000, ms % 1000);
+        format!("{}s", s.trim_end_matches('0'))
+    }
+}
+
+/// An I/O error as a short reason; timeouts name what was being waited for.
+fn io_reason(e: &io::Error, dl: &Deadline, what: &str) -> String {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => dl.timeout(what),
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => format!("connection closed by the server {what}"),
+        _ => io_text(e),
+    }
+}
+
+/// A stream whose read and write timeouts can be set.
+pub trait Conn: Read + Write {
+    fn set_timeouts(&self, d: Duration) -> io::Result<()>;
+}
+
+impl Conn for TcpStream {
+    fn set_timeouts(&self, d: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(d))?;
+        self.set_write_timeout(Some(d))
+    }
+}
+
+impl Conn for UnixStream {
+    fn set_timeouts(&self, d: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(d))?;
+        self.set_write_timeout(Some(d))
+    }
+}
+
+fn connect_addr(addr: SocketAddr, dl: &Deadline) -> Result<TcpStream, String> {
+    let left = dl.left("connecting")?;
+    TcpStream::connect_timeout(&addr, left).map_err(|e| io_reason(&e, dl, "connecting"))
+}
+
+/// Resolve a name with the system resolver (musl reads /etc/hosts and
+/// /etc/resolv.conf). The lookup cannot be interrupted: the resolver's own
+/// timeout (resolv.conf `options timeout:N`, 5 s by default) bounds it, and
+/// the deadline applies from the moment it returns.
+fn resolve(name: &str, port: u16, dl: &Deadline) -> Result<Vec<SocketAddr>, String> {
+    dl.left("resolving the host name")?;
+    match (name, port).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if addrs.is_empty() { Err(format!("cannot resolve '{name}': no address")) } else { Ok(addrs) }
+        }
+        Err(e) => Err(format!("cannot resolve '{name}': {}", io_text(&e))),
+    }
+}
+
+/// Connect to `host:port`. `localhost` tries 127.0.0.1, then ::1; a name tries
+/// each resolved address in turn; all within the deadline.
+pub fn connect_tcp(host: &Host, port: u16, dl: &Deadline) -> Result<TcpStream, String> {
+    let addrs: Vec<SocketAddr> = match host {
+        Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
+        Host::Localhost => vec![
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
+        ],
+        Host::Name(name) => resolve(name, port, dl)?,
+    };
+    let mut errors: Vec<String> = Vec::new();
+    for addr in &addrs {
+        match connect_addr(*addr, dl) {
+            Ok(s) => return Ok(s),
+            Err(e) => errors.push(e),
+        }
+        if dl.left("").is_err() {
+            break;
+        }
+    }
+    let mut last = errors.pop().unwrap_or_else(|| "no address".into());
+    if !errors.is_empty() {
+        let same = errors.iter().all(|e| *e == last);
+        let tried = match host {
+            Host::Localhost => "127.0.0.1 and ::1".to_string(),
+            _ => format!("{} addresses", errors.len() + 1),
+        };
+        last = if same { format!("{last} (on {tried})") } else { format!("{last} (the last of {tried})") };
+    }
+    Err(last)
+}
+
+pub fn connect_unix(path: &Path, dl: &Deadline) -> Result<UnixStream, String> {
+    dl.left("connecting")?;
+    // A Unix connect does not wait for the server: it succeeds, or fails at once.
+    UnixStream::connect(path).map_err(|e| format!("unix:{}: {}", path.display(), io_reason(&e, dl, "connecting")))
+}
+
+/// The request to send.
+pub struct Request<'a> {
+    pub method: Method,
+    pub host: &'a str,
+    pub path: &'a str,
+    pub auth: Option<&'a str>,
+    /// Extra headers, already validated (no CR, LF or NUL).
+    pub headers: &'a [(String, String)],
+}
+
+impl Request<'_> {
+    fn bytes(&self) -> Vec<u8> {
+        let method = match self.method {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+        };
+        let has = |n: &str| self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+        let mut s = format!("{method} {} HTTP/1.1\r\n", self.path);
+        if !has("host") {
+            s.push_str(&format!("Host: {}\r\n", self.host));
+        }
+        if !has("user-agent") {
+            s.push_str(concat!("User-Agent: pidone-probe/", env!("CARGO_PKG_VERSION"), "\r\n"));
+        }
+        if !has("accept") {
+            s.push_str("Accept: */*\r\n");
+        }
+        if let Some(auth) = self.auth.filter(|_| !has("authorization")) {
+            s.push_str(&format!("Authorization: {auth}\r\n"));
+        }
+        for (k, v) in self.headers {
+            s.push_str(&format!("{k}: {v}\r\n"));
+        }
+        s.push_str("Connection: close\r\n\r\n");
+        s.into_bytes()
+    }
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// When a body was searched: whether the text was found.
+    pub found: Option<bool>,
+    /// Time until the status line and headers were read.
+    pub elapsed: Duration,
+}
+
+fn write_all<C: Conn>(c: &mut C, mut buf: &[u8], dl: &Deadline) -> Result<(), String> {
+    while !buf.is_empty() {
+        c.set_timeouts(dl.left("sending the request")?).map_err(|e| io_text(&e))?;
+        match c.write(buf) {
+            Ok(0) => return Err("connection closed while sending the request".into()),
+            Ok(n) => buf = buf.get(n..).unwrap_or(&[]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_reason(&e, dl, "sending the request")),
+        }
+    }
+    Ok(())
+}
+
+/// Read more bytes into `buf[*len..]`; Ok(0) at end of stream.
+fn read_some<C: Conn>(c: &mut C, buf: &mut [u8], dl: &Deadline, what: &str) -> Result<usize, String> {
+    loop {
+        c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e))?;
+        match c.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_reason(&e, dl, what)),
+        }
+    }
+}
+
+/// The parsed head of a response.
+struct Head {
+    status: u16,
+    /// Bytes of the buffer taken by the status line and headers.
+    len: usize,
+    chunked: bool,
+    length: Option<u64>,
+}
+
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADER_COUNT];
+    let mut resp = httparse::Response::new(&mut headers);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(format!("more than {MAX_HEADER_COUNT} response headers")),
+        Err(e) => {
+            return Err(if buf.first().is_some_and(|&b| b == 0x15 || b == 0x16) {
+                "not an HTTP response (the server speaks TLS?)".into()
+            } else {
+                format!("not an HTTP response ({e})")
+            });
+        }
+    };
+    let status = resp.code.unwrap_or(0);
+    let mut chunked = false;
+    let mut length = None;
+    for h in resp.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked |= value.to_ascii_lowercase().split(',').any(|t| t.trim() == "chunked");
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            length = value.parse::<u64>().ok();
+        }
+    }
+    Ok(Some(Head { status, len, chunked, length }))
+}
+
+/// Send `req` and read the response head; with `needle`, search the first
+/// [`MAX_BODY`] bytes of the (de-chunked) body for it.
+pub fn exchange<C: Conn>(c: &mut C, req: &Request, needle: Option<&[u8]>, dl: &Deadline) -> Result<Response, String> {
+    write_all(c, &req.bytes(), dl)?;
+    let mut buf = vec![0u8; MAX_HEADERS];
+    let mut len = 0;
+    let head = 'read: loop {
+        // Interim 1xx responses (100 Continue, 103 Early Hints) are skipped.
+        loop {
+            match parse_head(buf.get(..len).unwrap_or(&[]))? {
+                Some(h) if (100..200).contains(&h.status) && h.status != 101 => {
+                    buf.copy_within(h.len..len, 0);
+                    len -= h.len;
+                }
+                Some(h) => break 'read h,
+                None => break,
+            }
+        }
+        let Some(space) = buf.get_mut(len..).filter(|s| !s.is_empty()) else {
+            return Err(format!("response headers exceed {} KiB", MAX_HEADERS / 1024));
+        };
+        let n = read_some(c, space, dl, "waiting for the response headers")?;
+        if n == 0 {
+            return Err(if len == 0 {
+                "connection closed without a response".into()
+            } else {
+                "connection closed in the middle of the response headers".into()
+            });
+        }
+        len += n;
+    };
+    let elapsed = dl.start.elapsed();
+    let found = match needle {
+        Some(n) if req.method == Method::Get && !matches!(head.status, 204 | 304) => {
+            let start = buf.get(head.len..len).unwrap_or(&[]).to_vec();
+            Some(search_body(c, start, &head, n, dl)?)
+        }
+        _ => None,
+    };
+    Ok(Response { status: head.status, found, elapsed })
+}
+
+/// Collects up to [`MAX_BODY`] body bytes and looks for the needle as they come.
+struct Body<'n> {
+    data: Vec<u8>,
+    needle: &'n [u8],
+    found: bool,
+}
+
+impl Body<'_> {
+    /// Append; true once the search is decided (found, or the cap reached).
+    fn push(&mut self, bytes: &[u8]) -> bool {
+        let room = MAX_BODY.saturating_sub(self.data.len());
+        let from = self.data.len().saturating_sub(self.needle.len().saturating_sub(1));
+        self.data.extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or(&[]));
+        let tail = self.data.get(from..).unwrap_or(&[]);
+        self.found = self.needle.is_empty() || tail.windows(self.needle.len()).any(|w| w == self.needle);
+        self.found || self.data.len() >= MAX_BODY
+    }
+}
+
+const BODY_READ: &str = "reading the body";
+
+fn search_body<C: Conn>(
+    c: &mut C,
+    mut raw: Vec<u8>,
+    head: &Head,
+    needle: &[u8],
+    dl: &Deadline,
+) -> Result<bool, String> {
+    let mut body = Body { data: Vec::new(), needle, found: false };
+    let mut chunk = vec![0u8; 8192];
+    // Read more raw bytes into `raw`; false at end of stream.
+    let mut fill = |raw: &mut Vec<u8>| -> Result<bool, String> {
+        let n = read_some(c, &mut chunk, dl, BODY_READ)?;
+        raw.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+        Ok(n > 0)
+    };
+    if !head.chunked {
+        let limit = head.length.map_or(MAX_BODY, |l| usize::try_from(l).unwrap_or(MAX_BODY).min(MAX_BODY));
+        loop {
+            let take = raw.len().min(limit.saturating_sub(body.data.len()));
+            if body.push(raw.get(..take).unwrap_or(&[])) || body.data.len() >= limit {
+                return Ok(body.found);
+            }
+            raw.clear();
+            if !fill(&mut raw)? {
+                return Ok(body.found);
+            }
+        }
+    }
+    loop {
+        let (used, size) = loop {
+            match httparse::parse_chunk_size(&raw) {
+                Ok(httparse::Status::Complete(v)) => break v,
+                Ok(httparse::Status::Partial) if raw.len() < 1024 => {
+                    if !fill(&mut raw)? {
+                        return Ok(body.found);
+                    }
+                }
+                _ => return Err("invalid chunked encoding in the body".into()),
+            }
+        };
+        raw.drain(..used.min(raw.len()));
+        if size == 0 {
+            return Ok(body.found);
+        }
+        let mut left = usize::try_from(size).unwrap_or(usize::MAX);
+        while left > 0 {
+            if raw.is_empty() && !fill(&mut raw)? {
+                return Ok(body.found);
+            }
+            let take = left.min(raw.len());
+            if body.push(raw.get(..take).unwrap_or(&[])) {
+                return Ok(body.found);
+            }
+            raw.drain(..take);
+            left -= take;
+        }
+        while raw.len() < 2 {
+            if !fill(&mut raw)? {
+                return Ok(body.found);
+            }
+        }
+        if raw.get(..2) != Some(b"\r\n") {
+            return Err("invalid chunked encoding in the body".into());
+        }
+        raw.drain(..2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake connection that replays `input` in pieces of `step` bytes.
+    struct Replay {
+        input: Vec<u8>,
+        pos: usize,
+        step: usize,
+        sent: Vec<u8>,
+    }
+
+    impl Read for Replay {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.input.len() - self.pos);
+            buf[..n].copy_from_slice(&self.input[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    impl Write for Replay {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.sent.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Conn for Replay {
+        fn set_timeouts(&self, _: Duration) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run(input: &str, step: usize, needle: Option<&str>) -> (Result<Response, String>, String) {
+        let mut c = Replay { input: input.as_bytes().to_vec(), pos: 0, step, sent: Vec::new() };
+        let headers = vec![("X-Probe".to_string(), "1".to_string())];
+        let req = Request { method: Method::Get, host: "h:1", path: "/p", auth: Some("Basic eA=="), headers: &headers };
+        let r = exchange(&mut c, &req, needle.map(str::as_bytes), &Deadline::new(Duration::from_secs(5)));
+        (r, String::from_utf8(c.sent).unwrap())
+    }
+
+    #[test]
+    fn request_has_host_close_and_extra_headers() {
+        let (r, sent) = run("HTTP/1.1 204 No Content\r\n\r\n", 100, None);
+        assert_eq!(r.unwrap().status, 204);
+        assert!(sent.starts_with("GET /p HTTP/1.1\r\nHost: h:1\r\n"), "{sent}");
+        assert!(sent.contains("\r\nX-Probe: 1\r\n"));
+        assert!(sent.contains("\r\nAuthorization: Basic eA==\r\n"));
+        assert!(sent.ends_with("Connection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn bodies_plain_length_and_chunked() {
+        for step in [1, 7, 4096] {
+            let (r, _) = run("HTTP/1.1 200 OK\r\n\r\nhello world", step, Some("o w"));
+            assert_eq!(r.unwrap().found, Some(true));
+            let (r, _) = run("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello world", step, Some("world"));
+            assert_eq!(r.unwrap().found, Some(false), "content-length bounds the body");
+            let chunked =
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n";
+            let (r, _) = run(chunked, step, Some("kiped"));
+            assert_eq!(r.unwrap().found, Some(true), "step {step}");
+            let (r, _) = run(chunked, step, Some("4\r\n"));
+            assert_eq!(r.unwrap().found, Some(false), "chunk framing is not body");
+            let (r, _) = run("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 No\r\n\r\n", step, None);
+            assert_eq!(r.unwrap().status, 503);
+        }
+    }
+
+    #[test]
+    fn body_search_stops_at_64k() {
+        let mut s = String::from("HTTP/1.1 200 OK\r\n\r\n");
+        s.push_str(&"x".repeat(MAX_BODY - 2));
+        s.push_str("needle");
+        let (r, _) = run(&s, 4096, Some("needle"));
+        assert_eq!(r.unwrap().found, Some(false));
+    }
+
+    #[test]
+    fn bad_responses() {
+        assert!(run("", 10, None).0.unwrap_err().contains("without a response"));
+        assert!(run("HTTP/1.1 200 OK\r\nX: y", 10, None).0.unwrap_err().contains("middle"));
+        assert!(run("\x16\x03\x01\x00", 10, None).0.unwrap_err().contains("TLS"));
+        assert!(run("SSH-2.0-OpenSSH\r\n\r\n", 10, None).0.unwrap_err().contains("not an HTTP response"));
+        let endless = format!("HTTP/1.1 200 OK\r\n{}", "X-A: b\r\n".repeat(3000));
+        assert!(run(&endless, 4096, None).0.is_err());
+    }
+
+    #[test]
+    fn durations_show_short() {
+        assert_eq!(show_duration(Duration::from_secs(2)), "2s");
+        assert_eq!(show_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(show_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(show_duration(Duration::from_secs(90)), "90s");
+    }
+}

@@ -1,0 +1,433 @@
+//! TARGET grammar: `/path`, `http://host:port/path`, `tcp://host:port`,
+//! `file:///path`, and where a `/path` probe's port comes from.
+//!
+//! Everything is validated here, before any attempt: a bad target is a usage
+//! error, never something to retry. Credentials (`user:pass@`) are kept only
+//! to build a Basic `Authorization` header; [`Target::shown`] and every error
+//! message leave them out.
+
+use crate::error::{Error, Result};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+/// The default port of a `/path` probe when nothing sets one.
+pub const DEFAULT_PORT: u16 = 8000;
+
+/// Where to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// `localhost`: 127.0.0.1, then ::1.
+    Localhost,
+    Ip(IpAddr),
+    /// A name for the resolver (/etc/hosts, DNS).
+    Name(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    Tcp(Host, u16),
+    Unix(PathBuf),
+}
+
+/// What one check does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// An HTTP request: `host` is the `Host` header, `path` the request target.
+    Http { dest: Dest, host: String, path: String, auth: Option<String> },
+    /// A TCP connect.
+    Tcp(Host, u16),
+    /// The path exists.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub check: Check,
+    /// The target as printed: scheme, host, port, path; never credentials.
+    pub shown: String,
+    /// For `/path` probes: where the port came from, e.g. `port 8000 from $PORT`.
+    pub port_note: Option<String>,
+}
+
+/// The pieces of an `http://` or `tcp://` URL.
+struct Url {
+    scheme: String,
+    userinfo: Option<String>,
+    host: Host,
+    /// The host as written (IPv6 in brackets), for `shown` and `Host`.
+    host_text: String,
+    port: Option<u16>,
+    /// Path and query, starting with `/`; the fragment is dropped.
+    path: String,
+}
+
+/// `s` with any `user:pass@` removed, for messages about a target that may not parse.
+pub fn redact(s: &str) -> String {
+    let Some(i) = s.find("://") else { return s.to_string() };
+    let (head, rest) = s.split_at(i + 3);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (auth, tail) = rest.split_at(end);
+    match auth.rfind('@') {
+        Some(at) => format!("{head}{}{tail}", auth.get(at + 1..).unwrap_or("")),
+        None => s.to_string(),
+    }
+}
+
+fn bad(target: &str, why: impl std::fmt::Display) -> Error {
+    Error::config(format!("invalid target '{}': {why}", redact(target)))
+}
+
+/// A request path or query: printable ASCII without spaces (percent-encode the rest).
+fn check_path(target: &str, path: &str) -> Result<()> {
+    match path.bytes().find(|b| !(0x21..0x7f).contains(b)) {
+        None => Ok(()),
+        Some(b) => Err(bad(target, format!("byte 0x{b:02x} in the path (percent-encode spaces and non-ASCII)"))),
+    }
+}
+
+fn parse_port(target: &str, s: &str) -> Result<u16> {
+    if s.is_empty() {
+        return Err(bad(target, "empty port after ':'"));
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(p) = s.parse::<u16>() {
+            if p != 0 {
+                return Ok(p);
+            }
+        }
+    }
+    Err(bad(target, format!("invalid port '{s}' (1-65535)")))
+}
+
+fn parse_host(target: &str, s: &str) -> Result<Host> {
+    if s.is_empty() {
+        return Err(bad(target, "no host"));
+    }
+    if s.eq_ignore_ascii_case("localhost") {
+        return Ok(Host::Localhost);
+    }
+    if let Ok(ip) = s.parse::<Ipv4Addr>() {
+        return Ok(Host::Ip(IpAddr::V4(ip)));
+    }
+    if s.contains(':') {
+        return Err(bad(target, "an IPv6 address must be in brackets, e.g. http://[::1]:8080/"));
+    }
+    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')) {
+        return Err(bad(target, format!("invalid host name '{s}'")));
+    }
+    Ok(Host::Name(s.to_ascii_lowercase()))
+}
+
+fn parse_url(target: &str) -> Result<Url> {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return Err(bad(target, "expected /path, http://host:port/path, tcp://host:port or file:///path"));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let tail = tail.split_once('#').map_or(tail, |(p, _)| p);
+    let path = if tail.starts_with('/') { tail.to_string() } else { format!("/{tail}") };
+    check_path(target, &path)?;
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u.to_string()), h),
+        None => (None, authority),
+    };
+    let (host, host_text, port) = if let Some(inner) = hostport.strip_prefix('[') {
+        let Some((v6, after)) = inner.split_once(']') else {
+            return Err(bad(target, "unclosed '[' in the host"));
+        };
+        let ip: Ipv6Addr = v6.parse().map_err(|_| bad(target, format!("invalid IPv6 address '{v6}'")))?;
+        let text = format!("[{}]", v6.to_ascii_lowercase());
+        let port = match after {
+            "" => None,
+            p => match p.strip_prefix(':') {
+                Some(p) => Some(parse_port(target, p)?),
+                None => return Err(bad(target, format!("unexpected '{after}' after the IPv6 address"))),
+            },
+        };
+        (Host::Ip(IpAddr::V6(ip)), text, port)
+    } else {
+        let (h, port) = match hostport.split_once(':') {
+            Some((h, p)) if !p.contains(':') => (h, Some(parse_port(target, p)?)),
+            Some(_) => return Err(bad(target, "an IPv6 address must be in brackets, e.g. http://[::1]:8080/")),
+            None => (hostport, None),
+        };
+        (parse_host(target, h)?, h.to_ascii_lowercase(), port)
+    };
+    Ok(Url { scheme, userinfo, host, host_text, port, path })
+}
+
+/// Decode `%XX` escapes (credentials in URLs are percent-encoded).
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hex = |j: usize| b.get(j).and_then(|&h| (h as char).to_digit(16));
+        match (c, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding.
+fn base64(data: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (b(0) << 16) | (b(1) << 8) | b(2);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(ABC.get(((n >> (18 - 6 * k)) & 63) as usize).copied().unwrap_or(b'=')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `Basic …` credentials from a URL's `user:pass`.
+fn basic_auth(userinfo: Option<String>) -> Option<String> {
+    userinfo.filter(|u| !u.is_empty()).map(|u| format!("Basic {}", base64(&percent_decode(&u))))
+}
+
+fn host_header(url: &Url, port: u16) -> String {
+    if port == 80 { url.host_text.clone() } else { format!("{}:{port}", url.host_text) }
+}
+
+/// An `http://` URL as a check; `port` defaults to 80.
+fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> Target {
+    let port = url.port.or(port).unwrap_or(80);
+    let host = host_header(&url, port);
+    let (dest, shown) = match unix {
+        Some(sock) => {
+            let shown = format!("http://{host}{} via unix:{}", url.path, sock.display());
+            (Dest::Unix(sock), shown)
+        }
+        None => (Dest::Tcp(url.host.clone(), port), format!("http://{}:{port}{}", url.host_text, url.path)),
+    };
+    Target { check: Check::Http { dest, host, path: url.path, auth: basic_auth(url.userinfo) }, shown, port_note: None }
+}
+
+fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<Target> {
+    if url.path != "/" {
+        return Err(bad(target, "a tcp:// target has no path"));
+    }
+    let Some(port) = url.port.or(port) else {
+        return Err(bad(target, "missing port (tcp://host:port)"));
+    };
+    let shown = format!("tcp://{}:{port}", url.host_text);
+    Ok(Target { check: Check::Tcp(url.host, port), shown, port_note: None })
+}
+
+fn https_error(target: &str) -> Error {
+    bad(target, "https is not supported (pidone has no TLS); probe the plain-HTTP port or use tcp://host:port")
+}
+
+/// Where a `/path` probe's port comes from: `--port`, `$PIDONE_PROBE_PORT`,
+/// `$PORT`, else 8000. An empty variable counts as unset.
+pub fn probe_port(port: Option<u16>, vars: &dyn Fn(&str) -> Option<String>) -> Result<(u16, String)> {
+    if let Some(p) = port {
+        return Ok((p, format!("port {p} from --port")));
+    }
+    for name in ["PIDONE_PROBE_PORT", "PORT"] {
+        let Some(v) = vars(name).filter(|v| !v.trim().is_empty()) else { continue };
+        let v = v.trim();
+        let p = v
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0 && v.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| Error::config(format!("invalid port '{v}' in ${name} (1-65535)")))?;
+        return Ok((p, format!("port {p} from ${name}")));
+    }
+    Ok((DEFAULT_PORT, format!("port {DEFAULT_PORT} by default; set --port or $PORT")))
+}
+
+/// `pidone probe`'s TARGET with `--port` and `--unix`.
+pub fn parse_probe(
+    target: Option<&str>,
+    port: Option<u16>,
+    unix: Option<PathBuf>,
+    vars: &dyn Fn(&str) -> Option<String>,
+) -> Result<Target> {
+    let raw = target.unwrap_or("/");
+    if raw.starts_with('/') {
+        let path = raw.split_once('#').map_or(raw, |(p, _)| p).to_string();
+        check_path(raw, &path)?;
+        if let Some(sock) = unix {
+            if port.is_some() {
+                return Err(Error::config("--port and --unix exclude each other"));
+            }
+            let shown = format!("http://localhost{path} via unix:{}", sock.display());
+            let check = Check::Http { dest: Dest::Unix(sock), host: "localhost".into(), path, auth: None };
+            return Ok(Target { check, shown, port_note: None });
+        }
+        let (port, note) = probe_port(port, vars)?;
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let check =
+            Check::Http { dest: Dest::Tcp(Host::Ip(ip), port), host: format!("127.0.0.1:{port}"), path, auth: None };
+        let shown = format!("http://127.0.0.1:{port}{}", path_of(&check));
+        return Ok(Target { check, shown, port_note: Some(note) });
+    }
+    let url = parse_url(raw)?;
+    if let (Some(a), Some(b)) = (url.port, port) {
+        if a != b {
+            return Err(bad(raw, format!("--port {b} conflicts with port {a} in the URL")));
+        }
+    }
+    if unix.is_some() && port.is_some() {
+        return Err(Error::config("--port and --unix exclude each other"));
+    }
+    match url.scheme.as_str() {
+        "http" => Ok(http_target(url, port, unix)),
+        "tcp" if unix.is_some() => Err(bad(raw, "--unix sends HTTP; a tcp:// target cannot use it")),
+        "tcp" => tcp_target(raw, url, port),
+        "https" => Err(https_error(raw)),
+        s => Err(bad(raw, format!("unsupported scheme '{s}' (http, tcp)"))),
+    }
+}
+
+fn path_of(check: &Check) -> &str {
+    match check {
+        Check::Http { path, .. } => path,
+        _ => "",
+    }
+}
+
+/// One `pidone wait` / `--wait` target.
+pub fn parse_wait(raw: &str) -> Result<Target> {
+    let lower = raw.get(..7).map(str::to_ascii_lowercase);
+    if lower.as_deref() == Some("file://") {
+        let rest = raw.get(7..).unwrap_or("");
+        let path = rest.strip_prefix("localhost").unwrap_or(rest);
+        if !path.starts_with('/') || path.len() < 2 {
+            return Err(bad(raw, "expected file:///absolute/path"));
+        }
+        return Ok(Target {
+            check: Check::File(PathBuf::from(path)),
+            shown: format!("file://{path}"),
+            port_note: None,
+        });
+    }
+    let url = parse_url(raw)?;
+    match url.scheme.as_str() {
+        "http" => Ok(http_target(url, None, None)),
+        "tcp" => tcp_target(raw, url, None),
+        "https" => Err(https_error(raw)),
+        s => Err(bad(raw, format!("unsupported scheme '{s}' (tcp, http, file)"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn none(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn path_targets_use_the_port_precedence() {
+        let vars = |n: &str| match n {
+            "PIDONE_PROBE_PORT" => Some("9001".to_string()),
+            "PORT" => Some("9002".to_string()),
+            _ => None,
+        };
+        let t = parse_probe(Some("/health"), Some(9000), None, &vars).unwrap();
+        assert_eq!(t.shown, "http://127.0.0.1:9000/health");
+        assert_eq!(t.port_note.as_deref(), Some("port 9000 from --port"));
+        let t = parse_probe(Some("/health"), None, None, &vars).unwrap();
+        assert_eq!(t.shown, "http://127.0.0.1:9001/health");
+        let only_port = |n: &str| (n == "PORT").then(|| "9002".to_string());
+        let t = parse_probe(Some("/health"), None, None, &only_port).unwrap();
+        assert_eq!(t.port_note.as_deref(), Some("port 9002 from $PORT"));
+        let empty = |n: &str| (n == "PIDONE_PROBE_PORT").then(String::new);
+        let t = parse_probe(None, None, None, &empty).unwrap();
+        assert_eq!(t.shown, "http://127.0.0.1:8000/");
+        for bad in ["abc", "0", "70000", "-1", "+80"] {
+            let v = move |n: &str| (n == "PORT").then(|| bad.to_string());
+            let e = parse_probe(None, None, None, &v).unwrap_err();
+            assert!(e.msg.contains("$PORT"), "{}", e.msg);
+        }
+    }
+
+    #[test]
+    fn urls_parse_and_never_show_credentials() {
+        let t = parse_probe(Some("http://bob:s3cret@[::1]:8080/ready?x=1#frag"), None, None, &none).unwrap();
+        assert_eq!(t.shown, "http://[::1]:8080/ready?x=1");
+        match &t.check {
+            Check::Http { dest, host, path, auth } => {
+                assert_eq!(*dest, Dest::Tcp(Host::Ip("::1".parse().unwrap()), 8080));
+                assert_eq!(host, "[::1]:8080");
+                assert_eq!(path, "/ready?x=1");
+                assert_eq!(auth.as_deref(), Some("Basic Ym9iOnMzY3JldA=="));
+            }
+            other => panic!("{other:?}"),
+        }
+        let t = parse_probe(Some("http://LocalHost:81"), None, None, &none).unwrap();
+        assert_eq!(t.shown, "http://localhost:81/");
+        assert!(matches!(t.check, Check::Http { dest: Dest::Tcp(Host::Localhost, 81), .. }));
+        let t = parse_probe(Some("http://db.internal/x"), None, None, &none).unwrap();
+        assert_eq!(t.shown, "http://db.internal:80/x");
+        let t = parse_probe(Some("tcp://10.0.0.1:5432"), None, None, &none).unwrap();
+        assert_eq!(t.check, Check::Tcp(Host::Ip("10.0.0.1".parse().unwrap()), 5432));
+        for bad in [
+            "https://a:b@x:443/",
+            "ftp://x:1/",
+            "tcp://db",
+            "tcp://db:",
+            "tcp://db:5432/path",
+            "http://::1:80/",
+            "http://[::1:80/",
+            "http://x:99999/",
+            "http://x y:80/",
+            "http://x:80/a b",
+            "http://x:80/a\r\nX: y",
+            "db:5432",
+            "http://:80/",
+        ] {
+            let e = parse_probe(Some(bad), None, None, &none).unwrap_err();
+            assert!(!e.msg.contains("a:b@"), "{}", e.msg);
+        }
+        assert_eq!(redact("http://u:p@h:1/p@q"), "http://h:1/p@q");
+    }
+
+    #[test]
+    fn unix_and_port_conflicts() {
+        let t = parse_probe(Some("/h"), None, Some("/run/a.sock".into()), &none).unwrap();
+        assert_eq!(t.shown, "http://localhost/h via unix:/run/a.sock");
+        assert!(parse_probe(Some("/h"), Some(1), Some("/s".into()), &none).is_err());
+        assert!(parse_probe(Some("tcp://x:1"), None, Some("/s".into()), &none).is_err());
+        assert!(parse_probe(Some("http://x:1/"), Some(2), None, &none).is_err());
+        assert!(parse_probe(Some("tcp://x"), Some(2), None, &none).is_ok());
+    }
+
+    #[test]
+    fn wait_targets() {
+        assert_eq!(parse_wait("file:///tmp/ready").unwrap().check, Check::File("/tmp/ready".into()));
+        assert!(parse_wait("file://tmp/ready").is_err());
+        assert!(parse_wait("file:///").is_err());
+        assert!(parse_wait("tcp://[::1]:5432").is_ok());
+        assert!(parse_wait("tcp://db").is_err());
+        assert!(parse_wait("redis://db:6379").is_err());
+        assert!(parse_wait("/health").is_err());
+    }
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg==")] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+        assert_eq!(percent_decode("a%3Ab%zz"), b"a:b%zz");
+    }
+}

@@ -1,0 +1,232 @@
+//! `pidone wait` and run mode's `--wait`: every target under one deadline.
+//!
+//! Each round tries every pending target once, in turn, each attempt bounded by
+//! min(interval, time left) but never below [`FLOOR`]. Between rounds the loop
+//! sleeps in `poll` on the signalfd until the next round, the next progress
+//! line (every 5 s) or the deadline, so a signal ends the wait at once; during
+//! an attempt a signal waits at most for that attempt's bound. No threads: a
+//! wait thread would cost more bytes than the whole HTTP client.
+
+use super::target::{self, Target};
+use super::{Spec, attempt};
+use crate::cli::{Wait, WaitOpts};
+use crate::error::{Error, Result, errno_text};
+use crate::log;
+use crate::signals::{self, SigSet};
+use crate::sys;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+/// The shortest time one attempt gets, however little of the wait is left.
+pub const FLOOR: Duration = Duration::from_millis(250);
+/// How often the still-pending targets are named at `warn`.
+pub const PROGRESS: Duration = Duration::from_secs(5);
+
+/// How a wait ended, when not with every target answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum End {
+    /// The deadline passed; the message names what is pending and why.
+    Timeout(String),
+    /// Signal N arrived.
+    Signal(i32),
+    /// The signalfd could not be read.
+    Failed(String),
+}
+
+/// Signals that end a wait: every signal whose default action terminates the
+/// process. Child status, continue, urgent data, window size and the stop
+/// signals do not.
+pub fn ends_wait(sig: i32) -> bool {
+    !matches!(sig, signals::SIGCHLD | 18 | 20 | 21 | 22 | 23 | 28)
+}
+
+fn pending_list(targets: &[Target], last: &[Option<String>], done: &[bool]) -> String {
+    let mut parts = Vec::new();
+    for ((t, l), d) in targets.iter().zip(last).zip(done) {
+        if !d {
+            parts.push(format!("{} ({})", t.shown, l.as_deref().unwrap_or("not tried yet")));
+        }
+    }
+    parts.join(", ")
+}
+
+/// Sleep up to `d`, or less when a signal arrives; a signal that ends the wait
+/// is returned as `End::Signal`.
+fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::Result<(), End> {
+    let Some(fd) = signals else {
+        std::thread::sleep(d);
+        return Ok(());
+    };
+    // Round up, so the loop never spins on a sub-millisecond remainder.
+    let ms = i32::try_from(d.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+    let failed = |e| End::Failed(format!("reading signals: {}", errno_text(e)));
+    if !sys::poll_readable(fd.as_raw_fd(), ms).map_err(failed)? {
+        return Ok(());
+    }
+    let mut sigs = [0i32; 32];
+    let n = sys::read_signals(fd.as_raw_fd(), &mut sigs).map_err(failed)?;
+    for &sig in sigs.iter().take(n) {
+        if ends_wait(sig) {
+            return Err(End::Signal(sig));
+        }
+        log::debug!("{} ignored during the wait", signals::name(sig));
+    }
+    Ok(())
+}
+
+/// Parse every target first: a bad one is a usage error, never retried.
+pub fn parse_all(raw: &[String]) -> Result<Vec<Target>> {
+    raw.iter().map(|t| target::parse_wait(t)).collect()
+}
+
+/// Wait for every target; `signals` is a signalfd to watch.
+pub fn wait_all(
+    targets: &[Target],
+    timeout: Duration,
+    interval: Duration,
+    signals: Option<BorrowedFd<'_>>,
+) -> std::result::Result<(), End> {
+    let start = Instant::now();
+    let deadline = start + timeout;
+    let spec = Spec::plain();
+    let mut last: Vec<Option<String>> = vec![None; targets.len()];
+    let mut done = vec![false; targets.len()];
+    let mut next_progress = start + PROGRESS;
+    loop {
+        let round = Instant::now();
+        for ((t, d), l) in targets.iter().zip(done.iter_mut()).zip(last.iter_mut()) {
+            if *d {
+                continue;
+            }
+            sleep_watching(signals, Duration::ZERO)?;
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            match attempt(t, &spec, interval.min(deadline - now).max(FLOOR)) {
+                Ok(()) => {
+                    *d = true;
+                    log::info!("{} answered after {}", t.shown, show(start.elapsed()));
+                }
+                Err(e) => {
+                    log::debug!("{}: {e}", t.shown);
+                    *l = Some(e);
+                }
+            }
+        }
+        if done.iter().all(|&d| d) {
+            return Ok(());
+        }
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                let what = pending_list(targets, &last, &done);
+                return Err(End::Timeout(format!("timed out after {} waiting for {what}", show(timeout))));
+            }
+            if now >= next_progress {
+                let left = deadline - now;
+                log::warning!("still waiting for {} ({} left)", pending_list(targets, &last, &done), show(left));
+                next_progress = now + PROGRESS;
+            }
+            let next_round = round + interval;
+            if now >= next_round {
+                break;
+            }
+            sleep_watching(signals, next_round.min(next_progress).min(deadline) - now)?;
+        }
+    }
+}
+
+fn show(d: Duration) -> String {
+    super::http::show_duration(d)
+}
+
+/// Run mode's `--wait`: returns once every target answered; a timeout is a
+/// 125 error, a signal read from `signals` ends the wait with 128+N.
+pub fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
+    if opts.targets.is_empty() {
+        return Ok(());
+    }
+    let targets = parse_all(&opts.targets).map_err(|e| e.context("--wait"))?;
+    log::info!("waiting up to {} for {} target(s)", show(opts.timeout), targets.len());
+    match wait_all(&targets, opts.timeout, opts.interval, signals) {
+        Ok(()) => Ok(()),
+        Err(End::Timeout(msg)) => Err(Error::config(format!("--wait: {msg}; the command was not started"))),
+        Err(End::Signal(sig)) => Err(Error::new(
+            128 + sig,
+            format!("--wait: {} received while waiting; the command was not started", signals::name(sig)),
+        )),
+        Err(End::Failed(msg)) => Err(Error::config(format!("--wait: {msg}"))),
+    }
+}
+
+/// `pidone wait`: 0 when every target answered, 1 on timeout, 125 on a usage
+/// error, 128+N when signal N ended it.
+pub fn wait_main(opts: Wait) -> i32 {
+    let targets = match parse_all(&opts.wait.targets) {
+        Ok(t) => t,
+        Err(e) => {
+            log::error!("wait: {e}");
+            return crate::error::EXIT_CONFIG;
+        }
+    };
+    // Signals are read, not handled: block them and watch a signalfd.
+    let sfd = match sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised()))
+        .and_then(|_| sys::signalfd(SigSet::supervised()))
+    {
+        Ok(fd) => fd,
+        Err(e) => {
+            log::error!("wait: cannot watch signals: {}", errno_text(e));
+            return crate::error::EXIT_CONFIG;
+        }
+    };
+    match wait_all(&targets, opts.wait.timeout, opts.wait.interval, Some(sfd.as_fd())) {
+        Ok(()) => {
+            log::info!("every target answered");
+            0
+        }
+        Err(End::Timeout(msg)) => {
+            log::error!("wait: {msg}");
+            1
+        }
+        Err(End::Signal(sig)) => {
+            log::info!("wait: {} received; giving up", signals::name(sig));
+            128 + sig
+        }
+        Err(End::Failed(msg)) => {
+            log::error!("wait: {msg}");
+            crate::error::EXIT_CONFIG
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_signals_end_a_wait() {
+        for sig in [1, 2, 3, 10, 12, 13, 14, 15, 34, 64] {
+            assert!(ends_wait(sig), "{sig}");
+        }
+        for sig in [17, 18, 20, 21, 22, 23, 28] {
+            assert!(!ends_wait(sig), "{sig}");
+        }
+    }
+
+    #[test]
+    fn files_and_timeouts() {
+        let dir = std::env::temp_dir().join(format!("pidone-wait-unit-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let f = dir.join("ready");
+        let targets = parse_all(&[format!("file://{}", f.display())]).unwrap();
+        let t0 = Instant::now();
+        let r = wait_all(&targets, Duration::from_millis(300), Duration::from_millis(50), None);
+        let e = r.unwrap_err();
+        assert!(matches!(&e, End::Timeout(m) if m.contains("ready")), "{e:?}");
+        assert!(t0.elapsed() < Duration::from_millis(600));
+        std::fs::write(&f, "").unwrap();
+        assert_eq!(wait_all(&targets, Duration::from_secs(2), Duration::from_millis(50), None), Ok(()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
