@@ -179,8 +179,8 @@ if want static; then
     if ! python3 -c 'import yaml' 2>/dev/null; then
         skip "e2e: kubernetes and compose manifests" "the host's python3 has no yaml module (PyYAML)"
     else
-    check "kubernetes: exec probes, secret volume, runAsNonRoot, no privilege escalation, grace above PIDONE_GRACE" \
-        python3 - "$ROOT/examples/kubernetes/deployment.yaml" <<'EOF'
+        check "kubernetes: exec probes, secret volume, runAsNonRoot, no privilege escalation, grace above PIDONE_GRACE" \
+            python3 - "$ROOT/examples/kubernetes/deployment.yaml" <<'EOF'
 import re, sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
 spec = d["spec"]["template"]["spec"]
@@ -197,8 +197,8 @@ assert any("secret" in vols[n] and env.get("PIDONE_SECRETS_DIR") == p for n, p i
 grace = int(re.fullmatch(r"(\d+)s", env["PIDONE_GRACE"]).group(1))
 assert spec["terminationGracePeriodSeconds"] > grace, "terminationGracePeriodSeconds must exceed PIDONE_GRACE"
 EOF
-    check "compose: depends_on service_healthy, stop_grace_period above PIDONE_GRACE, secrets" \
-        python3 - "$ROOT/examples/fastapi/docker-compose.yml" <<'EOF'
+        check "compose: depends_on service_healthy, stop_grace_period above PIDONE_GRACE, secrets" \
+            python3 - "$ROOT/examples/fastapi/docker-compose.yml" <<'EOF'
 import sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
 s = d["services"]
