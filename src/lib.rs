@@ -24,8 +24,13 @@ use std::io::Write;
 /// Run pidone with `args` (without argv\[0\]); returns the process exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
     let probe_mode = args.first().is_some_and(|a| a == "probe");
-    let vars = |name: &str| std::env::var_os(name);
-    let mode = match cli::parse(args, &vars) {
+    // Run and env modes read the whole environment once, indexed, and look
+    // the PIDONE_* variables up in it; a probe only needs a few getenv calls.
+    let base = if probe_mode { env::Environment::default() } else { env::Environment::from_process() };
+    let lookup = |name: &str| base.get(name).map(std::ffi::OsStr::to_os_string);
+    let getenv = |name: &str| std::env::var_os(name);
+    let vars: &dyn Fn(&str) -> Option<OsString> = if probe_mode { &getenv } else { &lookup };
+    let mode = match cli::parse(args, vars) {
         Ok(mode) => mode,
         Err(e) => {
             log::error!("{e}");
@@ -44,11 +49,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
         cli::Mode::Run(opts) => {
             log::configure(opts.log.level, opts.log.format);
-            supervise::run(opts)
+            supervise::run(opts, base)
         }
         cli::Mode::Env(opts) => {
             log::configure(opts.log.level, opts.log.format);
-            env::command(opts)
+            env::command(opts, base)
         }
         cli::Mode::Probe(opts) => {
             log::configure(opts.log.level, opts.log.format);

@@ -43,11 +43,34 @@ impl std::fmt::Debug for Environment {
 impl Environment {
     /// pidone's own environment (step 1 of the contract).
     pub fn from_process() -> Self {
+        Environment::from_vars(std::env::vars_os().collect())
+    }
+
+    /// Index `vars` with one sort (start-up cost must not grow faster than
+    /// the environment); a name given twice falls back to `set`, so the last
+    /// one wins.
+    fn from_vars(vars: Vec<(OsString, OsString)>) -> Self {
+        let mut keyed: Vec<(&OsStr, usize)> = vars.iter().enumerate().map(|(i, (k, _))| (k.as_os_str(), i)).collect();
+        keyed.sort_unstable();
+        let unique = keyed.windows(2).all(|w| match w {
+            [(a, _), (b, _)] => a != b,
+            _ => true,
+        });
+        if unique {
+            let index = keyed.iter().map(|&(_, i)| i).collect();
+            return Environment { vars, index };
+        }
         let mut e = Environment::default();
-        for (k, v) in std::env::vars_os() {
+        for (k, v) in vars {
             e.set(k, v);
         }
         e
+    }
+
+    /// Where `name` sits in `vars` (the order variables were first set).
+    fn slot(&self, name: &str) -> Option<usize> {
+        let i = self.position(OsStr::new(name)).ok()?;
+        self.index.get(i).copied()
     }
 
     pub fn get(&self, name: &str) -> Option<&OsStr> {
@@ -94,7 +117,8 @@ impl Environment {
         self.vars
             .iter()
             .filter_map(|(k, v)| {
-                let mut s = Vec::with_capacity(k.len() + v.len() + 1);
+                // Room for the `=` and for the NUL that CString::new appends, so it never reallocates.
+                let mut s = Vec::with_capacity(k.len() + v.len() + 2);
                 s.extend_from_slice(k.as_bytes());
                 s.push(b'=');
                 s.extend_from_slice(v.as_bytes());
@@ -107,9 +131,10 @@ impl Environment {
 /// The environment being built, and what the sources changed in it.
 pub(crate) struct Loader {
     env: Environment,
-    /// Names set in pidone's own environment (env files do not override them
-    /// without `--env-override`).
-    base: Vec<OsString>,
+    /// How many variables came from pidone's own environment: they are the
+    /// first `base_len` of `env` (env files do not override them without
+    /// `--env-override`). Valid until the first `remove`.
+    base_len: usize,
     override_existing: bool,
     /// Names set by a source, in the order they were first set.
     loaded: Vec<String>,
@@ -122,9 +147,13 @@ pub(crate) struct Loader {
 
 impl Loader {
     fn new(base: Environment, override_existing: bool) -> Loader {
-        let mut names: Vec<OsString> = base.vars.iter().map(|(k, _)| k.clone()).collect();
-        names.sort();
-        Loader { env: base, base: names, override_existing, loaded: Vec::new(), seen: Vec::new(), removed: Vec::new() }
+        let base_len = base.vars.len();
+        Loader { env: base, base_len, override_existing, loaded: Vec::new(), seen: Vec::new(), removed: Vec::new() }
+    }
+
+    /// Whether `name` was set in pidone's own environment.
+    fn in_base(&self, name: &str) -> bool {
+        self.env.slot(name).is_some_and(|at| at < self.base_len)
     }
 
     fn load(&mut self, name: &str, value: OsString) {
@@ -175,9 +204,7 @@ impl dotenv::Scope for FileScope<'_> {
     fn define(&mut self, name: &str, value: Option<Vec<u8>>, line: usize) {
         // A bare `NAME` passes NAME through: it keeps whatever value it has.
         let Some(value) = value else { return };
-        if !self.loader.override_existing
-            && self.loader.base.binary_search_by(|k| k.as_os_str().cmp(OsStr::new(name))).is_ok()
-        {
+        if !self.loader.override_existing && self.loader.in_base(name) {
             log::debug!(
                 "{}:{line}: {name} is already set in the environment and is kept (--env-override replaces it)",
                 self.path.display()
@@ -217,19 +244,19 @@ pub(crate) fn load(opts: &EnvOpts, base: Environment) -> Result<Loader> {
 
 /// Build the child's environment from `opts` (run mode, before the
 /// privilege drop).
-pub fn build(opts: &EnvOpts) -> Result<Environment> {
-    let loader = load(opts, Environment::from_process())?;
+pub fn build(opts: &EnvOpts, base: Environment) -> Result<Environment> {
+    let loader = load(opts, base)?;
     loader.check_exec_limits()?;
     Ok(loader.env)
 }
 
 /// `pidone env`: build the environment, then exec the command in place or
 /// print what was loaded.
-pub fn command(opts: EnvCmd) -> Result<i32> {
+pub fn command(opts: EnvCmd, base: Environment) -> Result<i32> {
     if opts.check && !opts.command.is_empty() {
         return Err(Error::config("--check only prints names: it takes no COMMAND"));
     }
-    let loader = load(&opts.env, Environment::from_process())?;
+    let loader = load(&opts.env, base)?;
     if opts.command.is_empty() {
         let out = if opts.check { names(&loader) } else { render(&loader, opts.format)? };
         std::io::stdout()
@@ -310,6 +337,20 @@ fn render(loader: &Loader, format: EnvFormat) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn process_environment_is_indexed_once_and_duplicates_keep_the_last() {
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, x)| (OsString::from(k), OsString::from(x))).collect();
+        let e = Environment::from_vars(pairs(&[("B", "1"), ("A", "2"), ("C", "3")]));
+        assert_eq!(e.get("A"), Some(OsStr::new("2")));
+        assert_eq!(e.get("C"), Some(OsStr::new("3")));
+        assert_eq!(e.iter().map(|(k, _)| k.to_str().unwrap()).collect::<Vec<_>>(), ["B", "A", "C"], "order kept");
+        let e = Environment::from_vars(pairs(&[("A", "1"), ("B", "2"), ("A", "3")]));
+        assert_eq!(e.get("A"), Some(OsStr::new("3")));
+        assert_eq!(e.iter().count(), 2);
+        let l = Loader::new(e, false);
+        assert!(l.in_base("A") && l.in_base("B") && !l.in_base("C"));
+    }
     use crate::cli::Source;
 
     fn base(pairs: &[(&str, &str)]) -> Environment {

@@ -23,7 +23,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// Supervise `opts.command`; returns the exit code pidone must exit with.
-pub fn run(opts: Run) -> Result<i32> {
+/// `base` is pidone's own environment, read once at start-up.
+pub fn run(opts: Run, base: env::Environment) -> Result<i32> {
     // Block first: a signal sent while pidone starts stays pending and is
     // forwarded once the child runs.
     let inherited = sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised()))
@@ -41,7 +42,7 @@ pub fn run(opts: Run) -> Result<i32> {
         }
     }
 
-    let mut environment = env::build(&opts.env)?;
+    let mut environment = env::build(&opts.env, base)?;
     user::apply(&opts.user, &mut environment)?;
     let program = Program::prepare(&opts.command, &environment)?;
     drop(environment);
@@ -93,6 +94,10 @@ fn ms_until(deadline: Instant, now: Instant) -> i32 {
 
 impl Supervisor {
     fn run(&mut self) -> i32 {
+        // Read the clock once now: the first call makes musl look up the
+        // vDSO, and that (page faults included) must not happen on the path
+        // from a stop signal to its forwarding.
+        let _ = Instant::now();
         let mut sigs = [0i32; 32];
         loop {
             if let Some(deadline) = self.machine.deadline() {
