@@ -533,7 +533,7 @@ impl Options for Wait {
 }
 
 /// Apply `PIDONE_*` variables from `vars` for every option that has one.
-fn apply_env<O: Options>(o: &mut O, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<()> {
+fn apply_env(o: &mut dyn Options, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<()> {
     for spec in o.specs() {
         if !spec.env {
             continue;
@@ -557,8 +557,8 @@ fn apply_env<O: Options>(o: &mut O, vars: &dyn Fn(&str) -> Option<OsString>) -> 
 
 /// Parse one mode's options from `args` (after the subcommand word). Returns the
 /// positional words: everything from the first non-option or after `--`.
-fn parse_opts<O: Options>(
-    o: &mut O,
+fn parse_opts(
+    o: &mut dyn Options,
     args: Vec<OsString>,
     help: &'static str,
 ) -> Result<std::result::Result<Vec<OsString>, &'static str>> {
