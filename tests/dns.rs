@@ -118,19 +118,24 @@ fn servers() -> bool {
     })
 }
 
-/// An HTTP server on 127.0.0.1 answering 200 to everything; its port.
-fn http_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
+/// An HTTP server on `addr` giving `reply` to every request; its port.
+fn http_server_on(addr: &str, reply: &'static [u8]) -> std::io::Result<u16> {
+    let l = TcpListener::bind(addr)?;
+    let port = l.local_addr()?.port();
     std::thread::spawn(move || {
         for mut s in l.incoming().flatten() {
             s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
             let mut buf = [0u8; 4096];
             let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            let _ = s.write_all(reply);
         }
     });
-    port
+    Ok(port)
+}
+
+/// An HTTP server on 127.0.0.1 answering 200 to everything; its port.
+fn http_server() -> u16 {
+    http_server_on("127.0.0.1:0", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").unwrap()
 }
 
 /// `pidone ARGS` with these resolv.conf and hosts files bound over the real
@@ -249,19 +254,10 @@ fn ipv6_answers_are_used() {
     if !servers() {
         return;
     }
-    let Ok(l) = TcpListener::bind("[::1]:0") else {
+    let Ok(port) = http_server_on("[::1]:0", b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n") else {
         eprintln!("SKIP: no IPv6 loopback");
         return;
     };
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-            let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
-        }
-    });
     let url = format!("http://v6.svc.test:{port}/");
     let (out, _) = run_with(&resolv(""), HOSTS, &["probe", &url]);
     assert_eq!(common::code(out.status), 0, "{}", show(&out));

@@ -2,7 +2,7 @@
 //! [`Deadline`].
 //!
 //! musl's getaddrinfo cannot be interrupted (its own timeout is 5 s per
-//! attempt) and, with std's lookup code, costs ~20 KB of the binary. This one
+//! attempt) and, with std's lookup code, costs ~28 KB of the binary. This one
 //! does what curl or wget does in a container, and never runs past the
 //! deadline:
 //!
@@ -35,7 +35,6 @@
 //! `--timeout` bounds the whole lookup.
 
 use super::http::{Deadline, show_duration};
-use crate::error::io_text;
 use std::fs::File;
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -97,10 +96,10 @@ pub fn parse_resolv_conf(text: &str) -> Conf {
             }
             Some("search" | "domain") => {
                 conf.search.clear();
+                // Invalid domains are dropped by `candidates`.
                 for d in words {
-                    let d = d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase();
-                    if encoded_len(&d).is_some() && conf.search.len() < MAX_SEARCH {
-                        conf.search.push(d);
+                    if conf.search.len() < MAX_SEARCH {
+                        conf.search.push(d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase());
                     }
                 }
             }
@@ -297,11 +296,15 @@ enum Said {
 
 /// Why one server gave no usable answer: "no answer" or another reason,
 /// shown as `REASON from SERVER`.
-type Fail = std::borrow::Cow<'static, str>;
+type Fail = &'static str;
 const SILENT: &str = "no answer";
 
 fn io_fail(e: io::Error) -> Fail {
-    if e.kind() == io::ErrorKind::ConnectionRefused { "ICMP port unreachable".into() } else { io_text(&e).into() }
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "ICMP port unreachable",
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => "no route",
+        _ => "a socket error",
+    }
 }
 
 /// Two distinct random query IDs from getrandom(2) (when that fails, the
@@ -337,7 +340,7 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
             for (q, a) in queries.iter().zip(&answers) {
                 match (q, a) {
                     (Some(q), None) => drop(sock.send(q).map_err(io_fail)?),
-                    (None, _) => return Err("an invalid name".into()),
+                    (None, _) => return Err("an invalid name"),
                     _ => {}
                 }
             }
@@ -345,7 +348,7 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
         }
         // A read timeout of zero means none: stop 1 ms early instead.
         if now + Duration::from_millis(1) >= until {
-            return Err(SILENT.into());
+            return Err(SILENT);
         }
         let wait = until.min(resend).saturating_duration_since(now).max(Duration::from_millis(1));
         sock.set_read_timeout(Some(wait)).map_err(io_fail)?;
@@ -365,16 +368,16 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
         for (q, slot) in queries.iter().zip(answers.iter_mut()) {
             let reply = match parse_reply(msg, q.as_deref().unwrap_or(&[])) {
                 Parsed::NotOurs => continue,
-                Parsed::Malformed => return Err("a malformed reply".into()),
+                Parsed::Malformed => return Err("a malformed reply"),
                 Parsed::Reply(r) => r,
             };
             match reply.rcode {
-                0 if reply.truncated && reply.addrs.is_empty() => return Err("a truncated reply".into()),
+                0 if reply.truncated && reply.addrs.is_empty() => return Err("a truncated reply"),
                 0 => *slot = Some(reply.addrs),
-                2 => return Err("SERVFAIL".into()),
+                2 => return Err("SERVFAIL"),
                 3 => return Ok(Said::NxDomain),
-                5 => return Err("REFUSED".into()),
-                _ => return Err("an error reply".into()),
+                5 => return Err("REFUSED"),
+                _ => return Err("an error reply"),
             }
         }
         if let [Some(v4), Some(v6)] = &mut answers {
@@ -455,7 +458,7 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
             if !fails.is_empty() {
                 fails.push_str("; ");
             }
-            fails = fails + &why + " from " + text;
+            fails = fails + why + " from " + text;
             if why == SILENT {
                 fails = fails + " within " + &total;
             }
@@ -467,19 +470,23 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
             break;
         }
     }
+    if nodata.is_none() && !failed.is_empty() {
+        return Err(failed);
+    }
+    let (what, s) = match (nodata, nxdomain) {
+        (Some(s), _) => ("no address (no A or AAAA record, from ", s),
+        (None, Some(s)) => ("no such host (NXDOMAIN from ", s),
+        _ if names.is_empty() => return Err("not a valid DNS name".into()),
+        _ => return Err(dl.timeout("resolving the name")),
+    };
     let tried = if names.len() > 1 { ", tried with the search list)" } else { ")" };
-    Err(match (nodata, nxdomain) {
-        (Some(s), _) => "no address (no A or AAAA record, from ".to_string() + s + tried,
-        _ if !failed.is_empty() => failed,
-        (None, Some(s)) => "no such host (NXDOMAIN from ".to_string() + s + tried,
-        _ if names.is_empty() => "not a valid DNS name".into(),
-        _ => dl.timeout("resolving the name"),
-    })
+    Err(what.to_string() + s + tried)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_rng::Rng;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -702,17 +709,6 @@ mod tests {
         let n = long.len();
         long[n - 5] = 9;
         assert_eq!(parse_reply(&long, &q), Parsed::Malformed);
-    }
-
-    /// A small deterministic PRNG (xorshift64*).
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
     }
 
     #[test]
