@@ -82,3 +82,16 @@ pub fn env(data: &[u8]) {
         }
     }
 }
+
+/// The DNS reply parser (against a fixed query), and the resolv.conf and
+/// /etc/hosts parsers with the search-list expansion.
+pub fn dns(data: &[u8]) {
+    use crate::probe::dns;
+    if let Some(q) = dns::encode_query(0x1234, "db.svc.test", 1) {
+        let _ = dns::parse_reply(data, &q);
+    }
+    let text = String::from_utf8_lossy(data);
+    let conf = dns::parse_resolv_conf(&text);
+    let _ = dns::candidates("db", &conf);
+    let _ = dns::hosts_lookup(&text, "db");
+}

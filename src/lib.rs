@@ -16,6 +16,8 @@ pub mod probe;
 pub mod signals;
 pub mod supervise;
 pub mod sys;
+#[cfg(test)]
+mod test_rng;
 pub mod user;
 
 use std::ffi::OsString;

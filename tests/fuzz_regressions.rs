@@ -27,3 +27,8 @@ fn user_inputs() {
 fn env_inputs() {
     run("env", pidone::fuzzing::env);
 }
+
+#[test]
+fn dns_inputs() {
+    run("dns", pidone::fuzzing::dns);
+}

@@ -650,20 +650,7 @@ mod tests {
         assert!(run(&huge).is_err());
     }
 
-    /// A small deterministic PRNG (xorshift64*): no dependency, same inputs
-    /// on every run.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Arbitrary bytes, biased towards the syntax's own characters.
     fn fuzz_input(rng: &mut Rng) -> Vec<u8> {

@@ -10,7 +10,7 @@ use super::target::Host;
 use crate::cli::Method;
 use crate::error::io_text;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -94,19 +94,9 @@ fn connect_addr(addr: SocketAddr, dl: &Deadline) -> Result<TcpStream, String> {
     TcpStream::connect_timeout(&addr, left).map_err(|e| io_reason(&e, dl, "connecting"))
 }
 
-/// Resolve a name with the system resolver (musl reads /etc/hosts and
-/// /etc/resolv.conf). The lookup cannot be interrupted: the resolver's own
-/// timeout (resolv.conf `options timeout:N`, 5 s by default) bounds it, and
-/// the deadline applies from the moment it returns.
+/// Resolve a name with pidone's own resolver, within the deadline.
 fn resolve(name: &str, port: u16, dl: &Deadline) -> Result<Vec<SocketAddr>, String> {
-    dl.left("resolving the host name")?;
-    match (name, port).to_socket_addrs() {
-        Ok(addrs) => {
-            let addrs: Vec<SocketAddr> = addrs.collect();
-            if addrs.is_empty() { Err(format!("cannot resolve '{name}': no address")) } else { Ok(addrs) }
-        }
-        Err(e) => Err(format!("cannot resolve '{name}': {}", io_text(&e))),
-    }
+    Ok(super::dns::resolve(name, dl)?.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
 }
 
 /// Connect to `host:port`. `localhost` tries 127.0.0.1, then ::1; a name tries

@@ -1,9 +1,10 @@
 //! Contract sections 5 and 6: `pidone probe`, `pidone wait` and `--wait`.
 //!
-//! `target` parses TARGETs, `http` runs one bounded exchange, `wait` the retry
+//! `target` parses TARGETs, `dns` resolves names, `http` runs one bounded exchange, `wait` the retry
 //! loop. Probe and wait share [`attempt`]: one check of one target within one
 //! deadline.
 
+pub(crate) mod dns;
 mod http;
 mod target;
 mod wait;
