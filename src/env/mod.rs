@@ -94,11 +94,16 @@ impl Environment {
     }
 
     pub fn remove(&mut self, name: &str) {
-        if self.position(OsStr::new(name)).is_ok() {
-            self.vars.retain(|(k, _)| k != name);
-            let mut index: Vec<usize> = (0..self.vars.len()).collect();
-            index.sort_by(|&a, &b| self.vars.get(a).map(|v| &v.0).cmp(&self.vars.get(b).map(|v| &v.0)));
-            self.index = index;
+        let Ok(i) = self.position(OsStr::new(name)) else { return };
+        let at = self.index.remove(i);
+        if at < self.vars.len() {
+            self.vars.remove(at);
+        }
+        // Every variable after the removed one moved down by one.
+        for slot in &mut self.index {
+            if *slot > at {
+                *slot -= 1;
+            }
         }
     }
 
@@ -337,6 +342,28 @@ fn render(loader: &Loader, format: EnvFormat) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remove_keeps_the_index_consistent() {
+        let mut e = Environment::default();
+        for (k, v) in [("C", "3"), ("A", "1"), ("B", "2"), ("D", "4")] {
+            e.set(k, v);
+        }
+        e.remove("A");
+        e.remove("nope");
+        assert_eq!(e.get("A"), None);
+        assert_eq!(
+            (e.get("B"), e.get("C"), e.get("D")),
+            (Some(OsStr::new("2")), Some(OsStr::new("3")), Some(OsStr::new("4")))
+        );
+        e.set("A", "5");
+        e.remove("D");
+        assert_eq!(
+            e.iter().map(|(k, v)| format!("{}={}", k.to_str().unwrap(), v.to_str().unwrap())).collect::<Vec<_>>(),
+            ["C=3", "B=2", "A=5"]
+        );
+        assert_eq!(e.get("A"), Some(OsStr::new("5")));
+    }
 
     #[test]
     fn process_environment_is_indexed_once_and_duplicates_keep_the_last() {

@@ -117,7 +117,8 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
         let entry = entry.map_err(|e| at(&dir.path, io_text(&e)))?;
         names.push(entry.file_name());
     }
-    names.sort();
+    // Directory entries are unique: an unstable sort gives the same order.
+    names.sort_unstable();
     // Which file gave each name in this directory: two files for one name
     // (`db-pass` and `DB_PASS`) are an error, not a silent choice.
     let mut taken: Vec<(String, OsString)> = Vec::new();
