@@ -95,3 +95,53 @@ pub fn dns(data: &[u8]) {
     let _ = dns::candidates("db", &conf);
     let _ = dns::hosts_lookup(&text, "db");
 }
+
+/// A connection that replays `data` as the server's bytes, in reads of the
+/// sizes the first bytes pick (so header and chunk boundaries fall anywhere),
+/// and swallows what is written to it.
+struct Replay<'a> {
+    data: &'a [u8],
+    sizes: &'a [u8],
+    turn: usize,
+}
+
+impl std::io::Read for Replay<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let pick = self.sizes.get(self.turn % self.sizes.len().max(1)).copied().unwrap_or(255);
+        self.turn += 1;
+        let n = usize::from(pick).max(1).min(buf.len()).min(self.data.len());
+        let (now, rest) = self.data.split_at(n);
+        if let Some(dst) = buf.get_mut(..n) {
+            dst.copy_from_slice(now);
+        }
+        self.data = rest;
+        Ok(n)
+    }
+}
+
+impl std::io::Write for Replay<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl crate::probe::http::Conn for Replay<'_> {
+    fn set_timeouts(&self, _: std::time::Duration) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The HTTP response reader (status line, headers, interim 1xx replies,
+/// chunked and sized bodies, the body search), fed arbitrary server bytes.
+pub fn http(data: &[u8]) {
+    use crate::probe::http::{Deadline, Request, exchange};
+    let (sizes, body) = data.split_at(data.len().min(4));
+    let req = Request { method: crate::cli::Method::Get, host: "h", path: "/", auth: None, headers: &[] };
+    let dl = Deadline::new(std::time::Duration::from_secs(5));
+    let needle: Option<&[u8]> = if sizes.first().is_some_and(|b| b & 1 == 1) { Some(b"ok") } else { None };
+    let _ = exchange(&mut Replay { data: body, sizes, turn: 0 }, &req, needle, &dl);
+}

@@ -32,3 +32,8 @@ fn env_inputs() {
 fn dns_inputs() {
     run("dns", pidone::fuzzing::dns);
 }
+
+#[test]
+fn http_inputs() {
+    run("http", pidone::fuzzing::http);
+}

@@ -5,8 +5,8 @@
 //! deadline.
 
 pub(crate) mod dns;
-mod http;
-mod target;
+pub(crate) mod http;
+pub(crate) mod target;
 mod wait;
 
 pub use wait::{wait_for, wait_main};
