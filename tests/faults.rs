@@ -148,3 +148,54 @@ fn unwritable_stderr_changes_nothing() {
     let mut r = Running::spawn(c);
     assert_eq!(code(r.wait(T)), 4);
 }
+
+#[test]
+fn forwarding_failure_is_logged_and_supervision_goes_on() {
+    // pidone drops to uid 1234; its child execs a setuid-root program that
+    // makes every uid 0, so forwarding to it fails with EPERM.
+    let dir = TempDir::new("eperm");
+    let copy = dir.join("become-root");
+    std::fs::copy(helper(), &copy).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::os::unix::fs::chown(&copy, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let marker = dir.join("uid");
+    let mut c = pid1([
+        "--user",
+        "1234:1234",
+        "--allow-new-privs",
+        "--grace",
+        "1s",
+        "-v",
+        "--",
+        copy.to_str().unwrap(),
+        "become-root",
+        marker.to_str().unwrap(),
+    ]);
+    c.env_remove("PIDONE_ALLOW_ROOT").stderr(std::process::Stdio::piped());
+    let mut r = Running::spawn(c);
+    let init = r.init_pid();
+    let ready = wait_until(Duration::from_secs(5), || std::fs::read_to_string(&marker).is_ok_and(|s| !s.is_empty()));
+    if !ready || std::fs::read_to_string(&marker).unwrap().trim() != "ruid=0" {
+        skip("forwarding_failure_is_logged_and_supervision_goes_on", "setuid bits have no effect here (nosuid /tmp?)");
+        return;
+    }
+    let child: i32 = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    r.signal(libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(init) && r.child.try_wait().unwrap().is_none(), "a failed forward ended pidone");
+    assert!(alive(child));
+    // The child still dies and is reaped; its code passes through.
+    assert_eq!(unsafe { libc::kill(child, libc::SIGKILL) }, 0);
+    assert_eq!(code(r.wait(T)), 137);
+    let mut err = String::new();
+    use std::io::Read;
+    r.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(err.contains("cannot forward SIGUSR1") && err.contains("Operation not permitted"), "{err}");
+}

@@ -10,6 +10,7 @@
 //!   sigstate --ignore LIST --block LIST -- CMD...
 //!                          set dispositions and mask, then exec CMD
 //!   steady FILE            ignore every signal but SIGTERM, create FILE, sleep
+//!   become-root FILE       (setuid-root copy) setresuid(0,0,0), write FILE, sleep
 //!   killself N             die of signal N
 //!   forker MS              fork children that exit at once, in a loop, for MS ms
 
@@ -164,6 +165,16 @@ fn main() {
                 }
             }
             touch(arg(1));
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+        "become-root" => {
+            // Run from a setuid-root copy: make every uid 0, so that an
+            // unprivileged parent can no longer signal this process.
+            unsafe { libc::setresuid(0, 0, 0) };
+            let ruid = unsafe { libc::getuid() };
+            std::fs::write(arg(1), format!("ruid={ruid}\n")).unwrap_or_else(|e| die(&e.to_string()));
             loop {
                 std::thread::sleep(Duration::from_secs(3600));
             }
