@@ -119,10 +119,20 @@ dist:
 ## image: the FROM scratch image holding only /pidone (COPY --from=pidone /pidone /init)
 IMAGE ?= pidone
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-image: build
-	@printf 'FROM scratch\nCOPY pidone /pidone\n' | \
-		DOCKER_BUILDKIT=0 docker build -q -t $(IMAGE):latest -t $(IMAGE):$(VERSION) -f - $(DIST) >/dev/null
-	@echo "built image $(IMAGE):latest ($(IMAGE):$(VERSION)): $$(docker image inspect -f '{{.Size}}' $(IMAGE):latest) bytes"
+## (`make image TINY=1`: the same from dist/pidone-tiny, tagged tiny and VERSION-tiny)
+ifeq ($(TINY),1)
+IMAGE_FROM := pidone-tiny
+IMAGE_DEP  := tiny
+IMAGE_TAGS := tiny $(VERSION)-tiny
+else
+IMAGE_FROM := pidone
+IMAGE_DEP  := build
+IMAGE_TAGS := latest $(VERSION)
+endif
+image: $(IMAGE_DEP)
+	@printf 'FROM scratch\nCOPY $(IMAGE_FROM) /pidone\n' | \
+		DOCKER_BUILDKIT=0 docker build -q $(foreach t,$(IMAGE_TAGS),-t $(IMAGE):$(t)) -f - $(DIST) >/dev/null
+	@echo "built image $(IMAGE):$(firstword $(IMAGE_TAGS)) from $(DIST)/$(IMAGE_FROM): $$(docker image inspect -f '{{.Size}}' $(IMAGE):$(firstword $(IMAGE_TAGS))) bytes"
 
 ## e2e: end-to-end checks in real containers (Docker engine needed)
 e2e: image dist
