@@ -464,6 +464,9 @@ fn canary_secret_never_in_stderr() {
     let x_file = [("X_FILE", secret_file.as_str())];
     let [bad_name_dir, big_secret_dir, nulsecret_dir, binary_dir, huge_dir, ok_dir] =
         ["bad-name", "big-secret", "nulsecret", "binary", "huge", "ok"].map(|n| s(&d.join(n)));
+    // An env file, a secrets dir and a NAME_FILE variable, all holding the canary.
+    let all3 = ["--env-file", good.as_str(), "--secrets-dir", ok_dir.as_str(), "--file-env", "X"];
+    let with_all3 = |rest: &[&'static str]| -> Vec<&str> { all3.iter().copied().chain(rest.iter().copied()).collect() };
     #[rustfmt::skip]
     type Case<'a> = (&'a str, Vec<&'a str>, &'a [(&'a str, &'a str)], i32);
     let cases: Vec<Case> = vec![
@@ -499,30 +502,13 @@ fn canary_secret_never_in_stderr() {
         ("success (env --check)", vec!["env", "--env-file", &good, "--secrets-dir", &ok_dir, "--check"], &[], 0),
         (
             "unknown user (run), all three sources",
-            vec![
-                "--env-file",
-                &good,
-                "--secrets-dir",
-                &ok_dir,
-                "--file-env",
-                "X",
-                "--user",
-                "no-such-user",
-                "--",
-                "/bin/true",
-            ],
+            with_all3(&["--user", "no-such-user", "--", "/bin/true"]),
             &x_file,
             125,
         ),
         (
             "wait timeout (run), all three sources",
-            vec![
-                "--env-file",
-                &good,
-                "--secrets-dir",
-                &ok_dir,
-                "--file-env",
-                "X",
+            with_all3(&[
                 "--wait",
                 "tcp://127.0.0.1:1",
                 "--wait-timeout",
@@ -531,24 +517,13 @@ fn canary_secret_never_in_stderr() {
                 "100ms",
                 "--",
                 "/bin/true",
-            ],
+            ]),
             &x_file,
             125,
         ),
         (
             "exec failure after the drop (run), all three sources",
-            vec![
-                "--env-file",
-                &good,
-                "--secrets-dir",
-                &ok_dir,
-                "--file-env",
-                "X",
-                "--user",
-                "65534",
-                "--",
-                "/nonexistent",
-            ],
+            with_all3(&["--user", "65534", "--", "/nonexistent"]),
             &x_file,
             127,
         ),
