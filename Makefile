@@ -17,7 +17,7 @@ DEB_PKGS := util-linux python3 file procps
 # is that date; otherwise nightly-DATE is installed on demand.
 NIGHTLY_DATE ?= 2026-05-20
 NIGHTLY := $(shell grep -qs 'date = "$(NIGHTLY_DATE)"' "$$(rustc +nightly --print sysroot 2>/dev/null)/lib/rustlib/multirust-channel-manifest.toml" && echo nightly || echo nightly-$(NIGHTLY_DATE))
-TINY     := $(DIST)/pidone-tiny
+TINY_BIN := $(DIST)/pidone-tiny
 TINY_DIR := target/tiny
 TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,--no-eh-frame-hdr
 
