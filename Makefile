@@ -41,9 +41,9 @@ tiny: nightly
 	RUSTFLAGS="$(TINY_FLAGS)" $(CARGO) +$(NIGHTLY) build --release --locked --target $(TARGET) -p pidone \
 		-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --target-dir $(TINY_DIR)
 	@mkdir -p $(DIST)
-	cp $(TINY_DIR)/$(TARGET)/release/pidone $(TINY)
-	@file $(TINY) | grep -q 'statically linked' || { echo "$(TINY) is not statically linked"; exit 1; }
-	@echo "built $(TINY): $$(stat -c %s $(TINY)) bytes, statically linked"
+	cp $(TINY_DIR)/$(TARGET)/release/pidone $(TINY_BIN)
+	@file $(TINY_BIN) | grep -q 'statically linked' || { echo "$(TINY_BIN) is not statically linked"; exit 1; }
+	@echo "built $(TINY_BIN): $$(stat -c %s $(TINY_BIN)) bytes, statically linked"
 
 nightly:
 	@rustup toolchain list | grep -q '^$(NIGHTLY)' || rustup toolchain install $(NIGHTLY) --profile minimal
@@ -120,7 +120,7 @@ dist:
 IMAGE ?= pidone
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 ## (`make image TINY=1`: the same from dist/pidone-tiny, tagged tiny and VERSION-tiny)
-ifeq ($(TINY),1)
+ifeq ($(TINY_BIN),1)
 IMAGE_FROM := pidone-tiny
 IMAGE_DEP  := tiny
 IMAGE_TAGS := tiny $(VERSION)-tiny
@@ -140,7 +140,7 @@ e2e: image dist
 
 ## test-tiny: the integration suite against dist/pidone-tiny
 test-tiny: deps tiny helper
-	PIDONE_BIN=$(CURDIR)/$(TINY) PIDONE_TESTHELPER=$(CURDIR)/$(HELPER) \
+	PIDONE_BIN=$(CURDIR)/$(TINY_BIN) PIDONE_TESTHELPER=$(CURDIR)/$(HELPER) \
 		$(CARGO) test --locked -p pidone --tests -- --test-threads=2
 
 ## fuzz: each fuzz target for FUZZ_SECONDS (default 60); a crash input is
@@ -180,9 +180,9 @@ $(BENCH_HELPER): bench/benchhelper.c
 # dist/pidone-tiny joins as one more column when `make tiny` has built it
 # (refreshed here; never built from scratch, which needs the pinned nightly).
 bench: build bench-deps $(BENCH_HELPER)
-	@if [ -e $(TINY) ]; then $(MAKE) --no-print-directory tiny; fi
+	@if [ -e $(TINY_BIN) ]; then $(MAKE) --no-print-directory tiny; fi
 	$(PYTHON) bench/bench.py --pidone $(BIN) --helper $(BENCH_HELPER) \
-		$$([ -e $(TINY) ] && echo --alt $(TINY)) $(BENCH_ARGS)
+		$$([ -e $(TINY_BIN) ] && echo --alt $(TINY_BIN)) $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean
