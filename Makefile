@@ -120,7 +120,7 @@ dist:
 IMAGE ?= pidone
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 ## (`make image TINY=1`: the same from dist/pidone-tiny, tagged tiny and VERSION-tiny)
-ifeq ($(TINY_BIN),1)
+ifeq ($(TINY),1)
 IMAGE_FROM := pidone-tiny
 IMAGE_DEP  := tiny
 IMAGE_TAGS := tiny $(VERSION)-tiny
