@@ -19,7 +19,8 @@ NIGHTLY_DATE ?= 2026-05-20
 NIGHTLY := $(shell grep -qs 'date = "$(NIGHTLY_DATE)"' "$$(rustc +nightly --print sysroot 2>/dev/null)/lib/rustlib/multirust-channel-manifest.toml" && echo nightly || echo nightly-$(NIGHTLY_DATE))
 TINY_BIN := $(DIST)/pidone-tiny
 TINY_DIR := target/tiny
-TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,--no-eh-frame-hdr
+TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,--no-eh-frame-hdr \
+	-Clink-arg=-Wl,-z,noseparate-code -Clink-arg=-Wl,-z,norelro -Clink-arg=-Wl,--build-id=none
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
