@@ -49,7 +49,8 @@ impl Deadline {
 
 /// `2s`, `1.5s`, `250ms`.
 pub fn show_duration(d: Duration) -> String {
-    let ms = d.as_millis();
+    // u64 (585 million years of milliseconds): formatting a u128 costs 700 bytes.
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     if ms % 1000 == 0 && ms > 0 {
         format!("{}s", ms / 1000)
     } else if ms < 1000 {

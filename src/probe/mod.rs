@@ -151,7 +151,7 @@ pub fn attempt(target: &Target, spec: &Spec, budget: Duration) -> std::result::R
 
 /// `0.4ms`, `12ms`, `1.25s` (integer arithmetic: float formatting costs 13 KB).
 fn show_elapsed(d: Duration) -> String {
-    let us = d.as_micros();
+    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
     if us < 10_000 {
         format!("{}.{}ms", us / 1000, us % 1000 / 100)
     } else if us < 1_000_000 {

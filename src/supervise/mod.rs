@@ -231,7 +231,7 @@ impl Supervisor {
 
 /// A duration for messages: `8s`, `1.5s`, `250ms`.
 fn show(d: Duration) -> String {
-    let ms = d.as_millis();
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     if ms % 1000 == 0 {
         format!("{}s", ms / 1000)
     } else if ms < 1000 {
