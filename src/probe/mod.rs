@@ -222,7 +222,10 @@ fn prepare(opts: &Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Targe
         return Err(Error::config("--timeout: must be above zero"));
     }
     let expect = Expect::parse(&opts.expect)?;
-    let headers = opts.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>>>()?;
+    let mut headers = Vec::with_capacity(opts.headers.len());
+    for h in &opts.headers {
+        headers.push(parse_header(h)?);
+    }
     let target = target::parse_probe(opts.target.as_deref(), opts.port, opts.unix.clone(), vars)?;
     if matches!(target.check, Check::Tcp(..))
         && (opts.body_contains.is_some()
