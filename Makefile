@@ -20,7 +20,8 @@ NIGHTLY := $(shell grep -qs 'date = "$(NIGHTLY_DATE)"' "$$(rustc +nightly --prin
 TINY_BIN := $(DIST)/pidone-tiny
 TINY_DIR := target/tiny
 TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,--no-eh-frame-hdr \
-	-Clink-arg=-Wl,-z,noseparate-code -Clink-arg=-Wl,-z,norelro -Clink-arg=-Wl,--build-id=none
+	-Clink-arg=-Wl,-z,noseparate-code -Clink-arg=-Wl,-z,norelro -Clink-arg=-Wl,--build-id=none \
+	-Cllvm-args=-enable-machine-outliner=always
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
