@@ -10,6 +10,26 @@ use crate::signals::SigSet;
 use nix::errno::Errno;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
+/// Read `file` to its end, but at most `cap` bytes (reading `cap` bytes tells
+/// the caller the file may be larger); `hint` is the expected size. Every file
+/// pidone reads goes through this one loop: std's `read_to_end` is a copy per
+/// reader type (`File`, `Take<File>`) and costs three times the bytes.
+pub fn read_up_to(mut file: &std::fs::File, hint: usize, cap: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(hint.min(cap));
+    let mut chunk = [0u8; 4096];
+    while out.len() < cap {
+        let want = chunk.len().min(cap - out.len());
+        match file.read(chunk.get_mut(..want).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Change the calling thread's signal mask; returns the previous mask.
 pub fn sigprocmask(how: libc::c_int, set: Option<SigSet>) -> Result<SigSet, Errno> {
     let new = set.map(|s| s.0);

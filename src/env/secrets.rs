@@ -7,7 +7,6 @@ use crate::error::{Error, Result, io_text};
 use crate::log;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
-use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -64,8 +63,7 @@ pub fn read_file(path: &Path, optional: bool) -> Result<Option<Vec<u8>>> {
         return Err(not_regular(path, &meta));
     }
     let size = usize::try_from(meta.len()).unwrap_or(usize::MAX).min(MAX_FILE + 1);
-    let mut buf = Vec::with_capacity(size);
-    file.take(MAX_FILE as u64 + 1).read_to_end(&mut buf).map_err(|e| at(path, io_text(&e)))?;
+    let buf = crate::sys::read_up_to(&file, size, MAX_FILE + 1).map_err(|e| at(path, io_text(&e)))?;
     if buf.len() > MAX_FILE {
         return Err(at(path, "larger than 1 MiB (1048576 bytes)"));
     }

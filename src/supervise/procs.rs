@@ -10,6 +10,9 @@ use crate::log;
 use crate::signals;
 use nix::errno::Errno;
 
+/// Cap on one /proc/PID/stat read (a real one is well under 2 KiB).
+const STAT_MAX: usize = 64 * 1024;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proc {
     pub pid: i32,
@@ -48,7 +51,10 @@ pub fn scan() -> Option<Vec<Proc>> {
             continue;
         }
         // A process may exit between readdir and read: skip it.
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{name}/stat")) else { continue };
+        let stat = std::fs::File::open(format!("/proc/{name}/stat"))
+            .and_then(|f| crate::sys::read_up_to(&f, 0, STAT_MAX))
+            .map(String::from_utf8);
+        let Ok(Ok(stat)) = stat else { continue };
         if let Some(p) = parse_stat(&stat) {
             out.push(p);
         }

@@ -9,7 +9,6 @@
 use super::spec::{parse_id, printable};
 use crate::error::{Error, Result, io_text};
 use crate::log;
-use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 
 pub const PASSWD: &str = "/etc/passwd";
@@ -61,8 +60,8 @@ fn read_capped(path: &str) -> Result<Option<Vec<u8>>> {
     if meta.len() > MAX_SIZE {
         return Err(Error::config(format!("{path}: larger than {} MiB", MAX_SIZE >> 20)));
     }
-    let mut buf = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(MAX_SIZE + 1).read_to_end(&mut buf).map_err(|e| fail(&e))?;
+    let hint = usize::try_from(meta.len()).unwrap_or(0);
+    let buf = crate::sys::read_up_to(&file, hint, MAX_SIZE as usize + 1).map_err(|e| fail(&e))?;
     if buf.len() as u64 > MAX_SIZE {
         return Err(Error::config(format!("{path}: larger than {} MiB", MAX_SIZE >> 20)));
     }

@@ -62,7 +62,8 @@ fn prctl(op: libc::c_int, arg: libc::c_ulong) -> std::result::Result<libc::c_int
 
 /// The highest capability number the kernel knows.
 fn last_cap() -> u32 {
-    std::fs::read("/proc/sys/kernel/cap_last_cap")
+    std::fs::File::open("/proc/sys/kernel/cap_last_cap")
+        .and_then(|f| crate::sys::read_up_to(&f, 0, 64))
         .ok()
         .and_then(|b| std::str::from_utf8(&b).ok()?.trim().parse::<u32>().ok())
         .map_or(63, |n| n.min(63))
