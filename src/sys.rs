@@ -125,11 +125,18 @@ pub fn poll_readable(fd: RawFd, timeout_ms: i32) -> Result<bool, Errno> {
     }
 }
 
+/// prctl(2) with one integer argument (the rest zero, as the kernel requires
+/// for the options pidone uses); returns prctl's non-negative result.
+pub fn prctl(op: libc::c_int, arg: libc::c_ulong) -> Result<libc::c_int, Errno> {
+    let zero: libc::c_ulong = 0;
+    // SAFETY: every prctl option pidone uses takes integer arguments only.
+    let rc = unsafe { libc::prctl(op, arg, zero, zero, zero) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(rc) }
+}
+
 /// Register as child subreaper so orphans of the tree are re-parented to us.
 pub fn set_child_subreaper() -> Result<(), Errno> {
-    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument.
-    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
-    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+    prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map(|_| ())
 }
 
 /// Reap one child. `Ok(Some((pid, code)))` for a child that ended, with code

@@ -74,8 +74,7 @@ impl Environment {
     }
 
     pub fn get(&self, name: &str) -> Option<&OsStr> {
-        let i = self.position(OsStr::new(name)).ok()?;
-        self.index.get(i).and_then(|&at| self.vars.get(at)).map(|(_, v)| v.as_os_str())
+        self.slot(name).and_then(|at| self.vars.get(at)).map(|(_, v)| v.as_os_str())
     }
 
     pub fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {

@@ -8,6 +8,7 @@
 //! capability in any set, and that uid 0 cannot be regained.
 
 use crate::error::{Error, Result, errno_text};
+use crate::sys::prctl;
 use nix::errno::Errno;
 use nix::unistd::{Gid, Uid};
 
@@ -50,14 +51,6 @@ fn capset(data: &[CapData; 2]) -> std::result::Result<(), Errno> {
     // SAFETY: as in capget; the kernel only reads `data`.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
     if rc < 0 { Err(Errno::last()) } else { Ok(()) }
-}
-
-fn prctl(op: libc::c_int, arg: libc::c_ulong) -> std::result::Result<libc::c_int, Errno> {
-    let zero: libc::c_ulong = 0;
-    // SAFETY: the capability and no_new_privs prctls used here take integer
-    // arguments only; unused ones are passed as zero, as the kernel requires.
-    let rc = unsafe { libc::prctl(op, arg, zero, zero, zero) };
-    if rc < 0 { Err(Errno::last()) } else { Ok(rc) }
 }
 
 /// The highest capability number the kernel knows.
