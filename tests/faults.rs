@@ -100,12 +100,7 @@ fn untrusted_proc_still_drains_and_kills() {
     let dir = TempDir::new("noproc");
     let done = dir.join("done");
     let stub = dir.join("stub");
-    let script = format!(
-        "{h} slow-term 300 {d} & {h} ignore-term {s} & while [ ! -e {d}.ready ] || [ ! -e {s} ]; do sleep 0.01; done; exit 6",
-        h = helper_str(),
-        d = done.display(),
-        s = stub.display()
-    );
+    let script = drain_script(&done, &stub, 6);
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--kill-child"]).arg(bin()).args(["--grace", "1s", "--", "sh", "-c", &script]);
     c.env("PIDONE_ALLOW_ROOT", "1");

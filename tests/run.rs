@@ -232,12 +232,7 @@ fn subreaper_mode_drains_and_kills_descendants() {
     let dir = TempDir::new("subreaper");
     let done = dir.join("done");
     let stub = dir.join("stub");
-    let script = format!(
-        "{h} slow-term 300 {d} & {h} ignore-term {s} & while [ ! -e {d}.ready ] || [ ! -e {s} ]; do sleep 0.01; done; exit 4",
-        h = helper_str(),
-        d = done.display(),
-        s = stub.display()
-    );
+    let script = drain_script(&done, &stub, 4);
     let mut args = vec!["--grace".to_string(), "1s".to_string()];
     args.extend(sh(&script));
     let out = output(plain(args), T);

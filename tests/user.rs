@@ -445,17 +445,3 @@ fn env_mode_follows_the_same_rules() {
         assert_refused(Some(&d), args, &[]);
     }
 }
-
-#[test]
-fn root_only_secret_reaches_the_unprivileged_child() {
-    if !root("root_only_secret_reaches_the_unprivileged_child") {
-        return;
-    }
-    let secrets = TempDir::new("user-secrets");
-    let file = secrets.write("db_password", "s3cret\n");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).unwrap();
-    let dir = secrets.path().to_string_lossy().into_owned();
-    let check = format!("[ \"$DB_PASSWORD\" = s3cret ] && ! cat {} 2>/dev/null", file.display());
-    let out = run(ns(None, &["--user", "1234:1234", "--secrets-dir", &dir, "--", "sh", "-c", &check]));
-    assert_eq!(code(out.status), 0, "the dropped child must get the value but not read the file: {}", stderr(&out));
-}

@@ -222,3 +222,16 @@ pub fn skip(test: &str, why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "SKIP: {test}: {why}");
 }
+
+/// A `sh -c` script for drain tests: it starts a helper that needs 300 ms of
+/// cleanup after SIGTERM (it creates `done` when finished) and one that
+/// ignores SIGTERM (it creates `stub` when ready), waits until both are
+/// ready, then exits with `code`, leaving them behind.
+pub fn drain_script(done: &Path, stub: &Path, code: i32) -> String {
+    format!(
+        "{h} slow-term 300 {d} & {h} ignore-term {s} & while [ ! -e {d}.ready ] || [ ! -e {s} ]; do sleep 0.01; done; exit {code}",
+        h = helper_str(),
+        d = done.display(),
+        s = stub.display()
+    )
+}
