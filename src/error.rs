@@ -12,15 +12,33 @@ pub const EXIT_NOEXEC: i32 = 126;
 /// Exit code when the command cannot be found.
 pub const EXIT_NOTFOUND: i32 = 127;
 
+/// Boxed, so that a `Result` carrying it stays one register wide: every `?`
+/// on every path moves a pointer rather than a code and a `String`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inner {
     pub code: i32,
     pub msg: String,
 }
 
+impl std::ops::Deref for Error {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.0
+    }
+}
+
 impl Error {
     pub fn new(code: i32, msg: impl Into<String>) -> Self {
-        Error { code, msg: msg.into() }
+        Error(Box::new(Inner { code, msg: msg.into() }))
     }
 
     /// A usage or configuration error (exit 125).

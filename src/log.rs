@@ -100,10 +100,17 @@ pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Format and write one line; kept out of line so each call site only passes
+/// checks the level and passes its arguments; the formatting is done here.
+#[inline(never)]
+pub fn write_fmt(level: Level, args: std::fmt::Arguments<'_>) {
+    write(level, &std::fmt::format(args));
+}
+
 macro_rules! log_at {
     ($level:expr, $($arg:tt)*) => {
         if $crate::log::enabled($level) {
-            $crate::log::write($level, &format!($($arg)*));
+            $crate::log::write_fmt($level, format_args!($($arg)*));
         }
     };
 }
