@@ -63,14 +63,25 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// Describe an errno the way strerror does, without linking nix's own table.
 pub fn errno_text(e: nix::errno::Errno) -> String {
-    io_text(&std::io::Error::from_raw_os_error(e as i32))
+    crate::sys::strerror(e as i32)
 }
 
-/// An I/O error as text, without the " (os error N)" tail std adds.
+/// An I/O error as text: an OS error reads as strerror gives it (std's Display
+/// adds " (os error N)"); the few errors std makes up itself are named by kind,
+/// which keeps std's message tables out of the binary.
 pub fn io_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
+    use std::io::ErrorKind as K;
+    if let Some(code) = e.raw_os_error() {
+        return crate::sys::strerror(code);
     }
+    match e.kind() {
+        // A path with a NUL byte, or a zero timeout.
+        K::InvalidInput => "invalid argument",
+        K::InvalidData => "invalid data",
+        K::UnexpectedEof => "unexpected end of file",
+        K::WriteZero => "write returned zero bytes",
+        K::TimedOut => "timed out",
+        _ => "I/O error",
+    }
+    .to_string()
 }
