@@ -76,6 +76,27 @@ pub trait Conn: Read + Write {
     fn set_timeouts(&self, d: Duration) -> io::Result<()>;
 }
 
+/// The three calls an exchange makes on a [`Conn`], as a trait object: one
+/// copy of the exchange serves every stream type, and the vtable holds these
+/// three methods, not every provided method of `Read` and `Write`.
+pub trait Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
+    fn set_timeouts(&self, d: Duration) -> io::Result<()>;
+}
+
+impl<C: Conn> Stream for C {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(self, buf)
+    }
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Write::write(self, buf)
+    }
+    fn set_timeouts(&self, d: Duration) -> io::Result<()> {
+        Conn::set_timeouts(self, d)
+    }
+}
+
 impl Conn for TcpStream {
     fn set_timeouts(&self, d: Duration) -> io::Result<()> {
         self.set_read_timeout(Some(d))?;
@@ -187,7 +208,7 @@ pub struct Response {
     pub elapsed: Duration,
 }
 
-fn write_all<C: Conn>(c: &mut C, mut buf: &[u8], dl: &Deadline) -> Result<(), String> {
+fn write_all(c: &mut dyn Stream, mut buf: &[u8], dl: &Deadline) -> Result<(), String> {
     while !buf.is_empty() {
         c.set_timeouts(dl.left("sending the request")?).map_err(|e| io_text(&e))?;
         match c.write(buf) {
@@ -201,7 +222,7 @@ fn write_all<C: Conn>(c: &mut C, mut buf: &[u8], dl: &Deadline) -> Result<(), St
 }
 
 /// Read more bytes into `buf[*len..]`; Ok(0) at end of stream.
-fn read_some<C: Conn>(c: &mut C, buf: &mut [u8], dl: &Deadline, what: &str) -> Result<usize, String> {
+fn read_some(c: &mut dyn Stream, buf: &mut [u8], dl: &Deadline, what: &str) -> Result<usize, String> {
     loop {
         c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e))?;
         match c.read(buf) {
@@ -252,7 +273,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
 
 /// Send `req` and read the response head; with `needle`, search the first
 /// [`MAX_BODY`] bytes of the (de-chunked) body for it.
-pub fn exchange<C: Conn>(c: &mut C, req: &Request, needle: Option<&[u8]>, dl: &Deadline) -> Result<Response, String> {
+pub fn exchange(c: &mut dyn Stream, req: &Request, needle: Option<&[u8]>, dl: &Deadline) -> Result<Response, String> {
     write_all(c, &req.bytes(), dl)?;
     let mut buf = vec![0u8; MAX_HEADERS];
     let mut len = 0;
@@ -313,8 +334,8 @@ impl Body<'_> {
 
 const BODY_READ: &str = "reading the body";
 
-fn search_body<C: Conn>(
-    c: &mut C,
+fn search_body(
+    c: &mut dyn Stream,
     mut raw: Vec<u8>,
     head: &Head,
     needle: &[u8],
