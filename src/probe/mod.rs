@@ -127,13 +127,27 @@ fn judge(resp: &Response, spec: &Spec) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// `text` quoted and shortened for an output line.
+/// `text` in double quotes, cut to 40 characters, with quotes, backslashes
+/// and control characters escaped as Rust writes them.
 fn quote(text: &str) -> String {
-    let mut s: String = text.chars().take(40).collect();
-    if s.len() < text.len() {
-        s.push('…');
+    let mut s = String::from('"');
+    for (i, c) in text.chars().enumerate() {
+        if i == 40 {
+            s.push('…');
+            break;
+        }
+        match c {
+            '"' | '\\' => s.extend(['\\', c]),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            '\0' => s.push_str("\\0"),
+            c if c.is_control() => s.extend(c.escape_unicode()),
+            c => s.push(c),
+        }
     }
-    format!("{s:?}")
+    s.push('"');
+    s
 }
 
 /// One check of `target` within `budget`: Ok when healthy, else the reason.
@@ -287,5 +301,13 @@ mod tests {
         assert!(l.len() <= MAX_LINE && !l.contains('\n') && l.ends_with("..."));
         assert_eq!(show_elapsed(Duration::from_micros(400)), "0.4ms");
         assert_eq!(show_elapsed(Duration::from_millis(1250)), "1.25s");
+    }
+
+    #[test]
+    fn quotes_like_debug() {
+        for s in ["ok", "a \"b\" \\ c", "tab\there\r\n\0", "\u{1}\u{7f}\u{85}é…", &"x".repeat(40)] {
+            assert_eq!(quote(s), format!("{s:?}"));
+        }
+        assert_eq!(quote(&"é".repeat(41)), format!("\"{}…\"", "é".repeat(40)));
     }
 }
