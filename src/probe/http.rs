@@ -4,7 +4,7 @@
 //! the socket timeout is set to the time left, so a silent server, one that
 //! drips a byte a second, endless headers and an endless body all end at the
 //! deadline. Headers are capped at [`MAX_HEADERS`] bytes, the body read at
-//! [`MAX_BODY`]. httparse parses the status line, the headers and chunk sizes.
+//! [`MAX_BODY`].
 
 use super::target::Host;
 use crate::cli::Method;
@@ -242,33 +242,85 @@ struct Head {
     length: Option<u64>,
 }
 
+/// Header name bytes: RFC 9110 `tchar`.
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Reason phrase and header value bytes: tab, visible ASCII, space, obs-text.
+fn is_text(b: u8) -> bool {
+    b == b'\t' || (b >= b' ' && b != 0x7f)
+}
+
+/// The line of `buf` that starts at `pos`, without its CRLF (or bare LF), and
+/// where the next one starts; None while it is incomplete.
+fn line_at(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = buf.get(pos..)?;
+    let (line, _) = rest.split_at_checked(rest.iter().position(|&b| b == b'\n')?)?;
+    Some((line.strip_suffix(b"\r").unwrap_or(line), pos + line.len() + 1))
+}
+
+/// The status line and headers at the start of `buf`; None while incomplete.
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADER_COUNT];
-    let mut resp = httparse::Response::new(&mut headers);
-    let len = match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(format!("more than {MAX_HEADER_COUNT} response headers")),
-        Err(e) => {
-            return Err(if buf.first().is_some_and(|&b| b == 0x15 || b == 0x16) {
-                "not an HTTP response (the server speaks TLS?)".into()
-            } else {
-                format!("not an HTTP response ({e})")
-            });
+    let bad = |why: &str| {
+        if buf.first().is_some_and(|&b| b == 0x15 || b == 0x16) {
+            "not an HTTP response (the server speaks TLS?)".to_string()
+        } else {
+            format!("not an HTTP response ({why})")
         }
     };
-    let status = resp.code.unwrap_or(0);
-    let mut chunked = false;
-    let mut length = None;
-    for h in resp.headers.iter() {
-        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-        if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked |= value.to_ascii_lowercase().split(',').any(|t| t.trim() == "chunked");
-        } else if h.name.eq_ignore_ascii_case("content-length") {
-            length = value.parse::<u64>().ok();
+    let Some((line, mut pos)) = line_at(buf, 0) else {
+        // The version is checked as it arrives: a server of another protocol may wait for us.
+        let seen = buf.get(..buf.len().min(9)).unwrap_or(buf);
+        let ok = b"HTTP/1.1 ".starts_with(seen) || b"HTTP/1.0 ".starts_with(seen);
+        return if ok { Ok(None) } else { Err(bad("invalid HTTP version")) };
+    };
+    let Some(rest) = line.strip_prefix(b"HTTP/1.1 ").or_else(|| line.strip_prefix(b"HTTP/1.0 ")) else {
+        return Err(bad("invalid HTTP version"));
+    };
+    let status = match *rest {
+        [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', ref reason @ ..]
+            if matches!(reason, [] | [b' ', ..]) && reason.iter().all(|&b| is_text(b)) =>
+        {
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+        }
+        _ => return Err(bad("invalid response status")),
+    };
+    let mut head = Head { status, len: 0, chunked: false, length: None };
+    for count in 0.. {
+        let Some((line, next)) = line_at(buf, pos) else { return Ok(None) };
+        pos = next;
+        if line.is_empty() {
+            break;
+        }
+        if count == MAX_HEADER_COUNT {
+            return Err(format!("more than {MAX_HEADER_COUNT} response headers"));
+        }
+        let Some((name, value)) = line.iter().position(|&b| b == b':').and_then(|i| line.split_at_checked(i)) else {
+            return Err(bad("invalid header"));
+        };
+        let value = value.get(1..).unwrap_or(&[]).trim_ascii();
+        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) || !value.iter().all(|&b| is_text(b)) {
+            return Err(bad("invalid header"));
+        }
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            head.chunked |= value.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            head.length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
         }
     }
-    Ok(Some(Head { status, len, chunked, length }))
+    head.len = pos;
+    Ok(Some(head))
+}
+
+/// The size on a chunk-size line: up to 16 hex digits, then optional
+/// whitespace and `;extensions`.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.split(|&b| b == b';').next()?.trim_ascii();
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    digits.iter().try_fold(0, |n, &b| Some(n << 4 | u64::from(char::from(b).to_digit(16)?)))
 }
 
 /// Send `req` and read the response head; with `needle`, search the first
@@ -333,6 +385,7 @@ impl Body<'_> {
 }
 
 const BODY_READ: &str = "reading the body";
+const BAD_CHUNK: &str = "invalid chunked encoding in the body";
 
 fn search_body(
     c: &mut dyn Stream,
@@ -364,14 +417,14 @@ fn search_body(
     }
     loop {
         let (used, size) = loop {
-            match httparse::parse_chunk_size(&raw) {
-                Ok(httparse::Status::Complete(v)) => break v,
-                Ok(httparse::Status::Partial) if raw.len() < 1024 => {
+            match line_at(&raw, 0) {
+                Some((line, used)) => break (used, chunk_size(line).ok_or(BAD_CHUNK)?),
+                None if raw.len() < 1024 => {
                     if !fill(&mut raw)? {
                         return Ok(body.found);
                     }
                 }
-                _ => return Err("invalid chunked encoding in the body".into()),
+                None => return Err(BAD_CHUNK.into()),
             }
         };
         raw.drain(..used.min(raw.len()));
@@ -396,7 +449,7 @@ fn search_body(
             }
         }
         if raw.get(..2) != Some(b"\r\n") {
-            return Err("invalid chunked encoding in the body".into());
+            return Err(BAD_CHUNK.into());
         }
         raw.drain(..2);
     }
@@ -492,6 +545,29 @@ mod tests {
         assert!(run("SSH-2.0-OpenSSH\r\n\r\n", 10, None).0.unwrap_err().contains("not an HTTP response"));
         let endless = format!("HTTP/1.1 200 OK\r\n{}", "X-A: b\r\n".repeat(3000));
         assert!(run(&endless, 4096, None).0.is_err());
+    }
+
+    #[test]
+    fn heads_and_chunk_sizes() {
+        assert!(parse_head(b"HTTP/1.").unwrap().is_none());
+        assert!(parse_head(b"SSH-2.0").is_err(), "another protocol is rejected before a newline");
+        let buf = b"HTTP/1.0 404\nContent-Length: 7\nTransfer-Encoding: gzip, Chunked\n\nbody";
+        let h = parse_head(buf).unwrap().unwrap();
+        assert_eq!((h.status, h.length, h.chunked, h.len), (404, Some(7), true, buf.len() - 4));
+        for bad in [
+            &b"HTTP/1.1 20 OK\r\n"[..],
+            b"HTTP/2 200\r\n",
+            b"HTTP/1.1 200 OK\r\nBad Name: x\r\n",
+            b"HTTP/1.1 200 OK\r\nX: a\x01b\r\n",
+            b"HTTP/1.1 200 OK\r\nNoColon\r\n",
+        ] {
+            assert!(parse_head(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(chunk_size(b"1aF ; x=y"), Some(0x1af));
+        assert_eq!(chunk_size(b"ffffffffffffffff"), Some(u64::MAX));
+        for bad in [&b""[..], b"+1", b"g", b"1 2", b"10000000000000000"] {
+            assert_eq!(chunk_size(bad), None);
+        }
     }
 
     #[test]

@@ -90,8 +90,7 @@ impl Spec {
 pub fn parse_header(h: &str) -> Result<(String, String)> {
     let bad = |why: &str| Error::config(format!("-H: {why} (expected 'Name: value')"));
     let (name, value) = h.split_once(':').ok_or_else(|| bad("no ':'"))?;
-    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if name.is_empty() || !name.bytes().all(tchar) {
+    if name.is_empty() || !name.bytes().all(http::is_tchar) {
         return Err(bad("invalid header name"));
     }
     if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
