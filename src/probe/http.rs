@@ -35,11 +35,16 @@ impl Deadline {
         Deadline { start, end: start + total, total }
     }
 
-    /// Time left, or a timeout error naming `what` once none is left.
-    pub fn left(&self, what: &str) -> Result<Duration, String> {
+    /// Time left; None once the deadline has passed.
+    pub fn remaining(&self) -> Option<Duration> {
         let left = self.end.saturating_duration_since(Instant::now());
         // Socket timeouts of zero mean "none": a deadline this close has passed.
-        if left < Duration::from_micros(100) { Err(self.timeout(what)) } else { Ok(left) }
+        (left >= Duration::from_micros(100)).then_some(left)
+    }
+
+    /// Time left, or a timeout error naming `what` once none is left.
+    pub fn left(&self, what: &str) -> Result<Duration, String> {
+        self.remaining().ok_or_else(|| self.timeout(what))
     }
 
     pub fn timeout(&self, what: &str) -> String {
@@ -111,45 +116,45 @@ impl Conn for UnixStream {
     }
 }
 
-fn connect_addr(addr: SocketAddr, dl: &Deadline) -> Result<TcpStream, String> {
-    let left = dl.left("connecting")?;
-    TcpStream::connect_timeout(&addr, left).map_err(|e| io_reason(&e, dl, "connecting"))
-}
-
-/// Resolve a name with pidone's own resolver, within the deadline.
-fn resolve(name: &str, port: u16, dl: &Deadline) -> Result<Vec<SocketAddr>, String> {
-    Ok(super::dns::resolve(name, dl)?.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
-}
+/// The addresses `localhost` tries, in turn.
+const LOCALHOST: [IpAddr; 2] = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
 
 /// Connect to `host:port`. `localhost` tries 127.0.0.1, then ::1; a name tries
-/// each resolved address in turn; all within the deadline.
+/// each address pidone's resolver gives in turn; all within the deadline.
 pub fn connect_tcp(host: &Host, port: u16, dl: &Deadline) -> Result<TcpStream, String> {
-    let addrs: Vec<SocketAddr> = match host {
-        Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
-        Host::Localhost => vec![
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
-        ],
-        Host::Name(name) => resolve(name, port, dl)?,
-    };
-    let mut errors: Vec<String> = Vec::new();
-    for addr in &addrs {
-        match connect_addr(*addr, dl) {
-            Ok(s) => return Ok(s),
-            Err(e) => errors.push(e),
+    let resolved;
+    let ips: &[IpAddr] = match host {
+        Host::Ip(ip) => std::slice::from_ref(ip),
+        Host::Localhost => &LOCALHOST,
+        Host::Name(name) => {
+            resolved = super::dns::resolve(name, dl)?;
+            &resolved
         }
-        if dl.left("").is_err() {
+    };
+    // The last reason, how many addresses failed, and whether all for that reason.
+    let mut last = String::from("no address");
+    let (mut tried, mut same) = (0, true);
+    for ip in ips {
+        let why = match dl.left("connecting") {
+            Ok(left) => match TcpStream::connect_timeout(&SocketAddr::new(*ip, port), left) {
+                Ok(s) => return Ok(s),
+                Err(e) => io_reason(&e, dl, "connecting"),
+            },
+            Err(why) => why,
+        };
+        same &= tried == 0 || why == last;
+        last = why;
+        tried += 1;
+        if dl.remaining().is_none() {
             break;
         }
     }
-    let mut last = errors.pop().unwrap_or_else(|| "no address".into());
-    if !errors.is_empty() {
-        let same = errors.iter().all(|e| *e == last);
-        let tried = match host {
-            Host::Localhost => "127.0.0.1 and ::1".to_string(),
-            _ => format!("{} addresses", errors.len() + 1),
+    if tried > 1 {
+        let how = if same { "on" } else { "the last of" };
+        last = match host {
+            Host::Localhost => format!("{last} ({how} 127.0.0.1 and ::1)"),
+            _ => format!("{last} ({how} {tried} addresses)"),
         };
-        last = if same { format!("{last} (on {tried})") } else { format!("{last} (the last of {tried})") };
     }
     Err(last)
 }
