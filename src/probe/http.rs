@@ -175,12 +175,16 @@ pub struct Request<'a> {
     pub headers: &'a [(String, String)],
 }
 
+pub fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+    }
+}
+
 impl Request<'_> {
     fn bytes(&self) -> Vec<u8> {
-        let method = match self.method {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-        };
+        let method = method_name(self.method);
         let has = |n: &str| self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
         let mut s = format!("{method} {} HTTP/1.1\r\n", self.path);
         if !has("host") {
