@@ -56,14 +56,16 @@ impl Deadline {
 pub fn show_duration(d: Duration) -> String {
     // u64 (585 million years of milliseconds): formatting a u128 costs 700 bytes.
     let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if ms % 1000 == 0 && ms > 0 {
-        format!("{}s", ms / 1000)
-    } else if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        let s = format!("{}.{:03}", ms / 1000, ms % 1000);
-        format!("{}s", s.trim_end_matches('0'))
+    if ms < 1000 {
+        return format!("{ms}ms");
     }
+    // The milliseconds without trailing zeros.
+    let (s, mut frac, mut width) = (ms / 1000, ms % 1000, 3);
+    while width > 0 && frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    if width == 0 { format!("{s}s") } else { format!("{s}.{frac:0width$}s") }
 }
 
 /// An I/O error as a short reason; timeouts name what was being waited for.
@@ -186,9 +188,10 @@ impl Request<'_> {
     fn bytes(&self) -> Vec<u8> {
         let method = method_name(self.method);
         let has = |n: &str| self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
-        let mut s = format!("{method} {} HTTP/1.1\r\n", self.path);
+        let mut s = String::new();
+        s.extend([method, " ", self.path, " HTTP/1.1\r\n"]);
         if !has("host") {
-            s.push_str(&format!("Host: {}\r\n", self.host));
+            s.extend(["Host: ", self.host, "\r\n"]);
         }
         if !has("user-agent") {
             s.push_str(concat!("User-Agent: pidone-probe/", env!("CARGO_PKG_VERSION"), "\r\n"));
@@ -197,10 +200,10 @@ impl Request<'_> {
             s.push_str("Accept: */*\r\n");
         }
         if let Some(auth) = self.auth.filter(|_| !has("authorization")) {
-            s.push_str(&format!("Authorization: {auth}\r\n"));
+            s.extend(["Authorization: ", auth, "\r\n"]);
         }
         for (k, v) in self.headers {
-            s.push_str(&format!("{k}: {v}\r\n"));
+            s.extend([k, ": ", v, "\r\n"]);
         }
         s.push_str("Connection: close\r\n\r\n");
         s.into_bytes()
@@ -217,9 +220,14 @@ pub struct Response {
     pub elapsed: Duration,
 }
 
+/// Set the timeouts of `c` to the time left, before it does `what`.
+fn arm(c: &dyn Stream, dl: &Deadline, what: &str) -> Result<(), String> {
+    c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e))
+}
+
 fn write_all(c: &mut dyn Stream, mut buf: &[u8], dl: &Deadline) -> Result<(), String> {
     while !buf.is_empty() {
-        c.set_timeouts(dl.left("sending the request")?).map_err(|e| io_text(&e))?;
+        arm(c, dl, "sending the request")?;
         match c.write(buf) {
             Ok(0) => return Err("connection closed while sending the request".into()),
             Ok(n) => buf = buf.get(n..).unwrap_or(&[]),
@@ -233,7 +241,7 @@ fn write_all(c: &mut dyn Stream, mut buf: &[u8], dl: &Deadline) -> Result<(), St
 /// Read more bytes into `buf[*len..]`; Ok(0) at end of stream.
 fn read_some(c: &mut dyn Stream, buf: &mut [u8], dl: &Deadline, what: &str) -> Result<usize, String> {
     loop {
-        c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e))?;
+        arm(c, dl, what)?;
         match c.read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
