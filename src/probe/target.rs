@@ -63,15 +63,24 @@ struct Url<'a> {
     path: String,
 }
 
+/// A URL's scheme, its userinfo (up to the authority's last `@`), host and
+/// port, and the rest (path, query, fragment).
+fn split_url(s: &str) -> Option<(&str, Option<&str>, &str, &str)> {
+    let i = s.as_bytes().windows(3).position(|w| w == b"://")?;
+    let (scheme, rest) = (s.get(..i)?, s.get(i + 3..)?);
+    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    Some((scheme, userinfo, hostport, tail))
+}
+
 /// `s` with any `user:pass@` removed, for messages about a target that may not parse.
 pub fn redact(s: &str) -> String {
-    let Some(i) = s.find("://") else { return s.to_string() };
-    let (head, rest) = s.split_at(i + 3);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (auth, tail) = rest.split_at(end);
-    match auth.rfind('@') {
-        Some(at) => format!("{head}{}{tail}", auth.get(at + 1..).unwrap_or("")),
-        None => s.to_string(),
+    match split_url(s) {
+        Some((scheme, Some(_), hostport, tail)) => format!("{scheme}://{hostport}{tail}"),
+        _ => s.to_string(),
     }
 }
 
@@ -118,21 +127,15 @@ fn parse_host(target: &str, s: &str) -> Result<Host> {
 }
 
 fn parse_url(target: &str) -> Result<Url<'_>> {
-    let Some((scheme, rest)) = target.split_once("://") else {
+    let Some((scheme, userinfo, hostport, tail)) = split_url(target) else {
         return Err(bad(
             target,
             format_args!("expected /path, http://host:port/path, tcp://host:port or file:///path"),
         ));
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
     let tail = tail.split_once('#').map_or(tail, |(p, _)| p);
     let path = if tail.starts_with('/') { tail.to_string() } else { format!("/{tail}") };
     check_path(target, &path)?;
-    let (userinfo, hostport) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
     // The host as written and the port text after its ':'.
     let (host, host_text, port) = if let Some(inner) = hostport.strip_prefix('[') {
         let Some((v6, after)) = inner.split_once(']') else {
