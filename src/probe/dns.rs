@@ -138,7 +138,8 @@ pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
 
 /// The words of a line up to a `#` or `;` comment.
 fn words(line: &str) -> std::str::SplitAsciiWhitespace<'_> {
-    line.split(['#', ';']).next().unwrap_or("").split_ascii_whitespace()
+    let end = line.bytes().position(|b| b == b'#' || b == b';').unwrap_or(line.len());
+    line.get(..end).unwrap_or("").split_ascii_whitespace()
 }
 
 /// The names to ask for, in order, lower case, without trailing dots.
