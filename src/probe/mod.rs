@@ -15,6 +15,7 @@ use crate::cli::{Method, Probe};
 use crate::error::{Error, Result};
 use crate::log;
 use http::{Deadline, Request, Response};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
 use target::{Check, Dest, Target};
@@ -142,7 +143,9 @@ fn quote(text: &str) -> String {
             '\r' => s.push_str("\\r"),
             '\t' => s.push_str("\\t"),
             '\0' => s.push_str("\\0"),
-            c if c.is_control() => s.extend(c.escape_unicode()),
+            c if c.is_control() => {
+                let _ = write!(s, "\\u{{{:x}}}", u32::from(c));
+            }
             c => s.push(c),
         }
     }
