@@ -426,7 +426,7 @@ pub fn resolve(name: &str, dl: &Deadline) -> Result<Vec<IpAddr>, String> {
             return Ok(found);
         }
     }
-    let conf = read_small("/etc/resolv.conf").map(|t| parse_resolv_conf(&t)).unwrap_or_default();
+    let conf = parse_resolv_conf(&read_small("/etc/resolv.conf").unwrap_or_default());
     lookup(name, &conf, dl).map_err(|why| format!("cannot resolve {name}: {why}"))
 }
 
