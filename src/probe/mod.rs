@@ -122,16 +122,18 @@ fn complaint(resp: &Response, spec: &Spec) -> Option<String> {
     if !spec.expect.contains(resp.status) {
         Some(format!(" (expected {})", spec.expect.text))
     } else if resp.found == Some(false) {
-        Some(format!(", but the body lacks {}", quote(spec.needle.as_deref().unwrap_or(""))))
+        let mut why = String::from(", but the body lacks ");
+        quote(&mut why, spec.needle.as_deref().unwrap_or(""));
+        Some(why)
     } else {
         None
     }
 }
 
-/// `text` in double quotes, cut to 40 characters, with quotes, backslashes
-/// and control characters escaped as Rust writes them.
-fn quote(text: &str) -> String {
-    let mut s = String::from('"');
+/// Append `text` in double quotes, cut to 40 characters, with quotes,
+/// backslashes and control characters escaped as Rust writes them.
+fn quote(s: &mut String, text: &str) {
+    s.push('"');
     for (i, c) in text.chars().enumerate() {
         if i == 40 {
             s.push('…');
@@ -150,7 +152,6 @@ fn quote(text: &str) -> String {
         }
     }
     s.push('"');
-    s
 }
 
 /// One check of `target` within `budget`: Ok when healthy, else the reason.
@@ -299,9 +300,14 @@ mod tests {
 
     #[test]
     fn quotes_like_debug() {
+        let quoted = |s: &str| {
+            let mut q = String::new();
+            quote(&mut q, s);
+            q
+        };
         for s in ["ok", "a \"b\" \\ c", "tab\there\r\n\0", "\u{1}\u{7f}\u{85}é…", &"x".repeat(40)] {
-            assert_eq!(quote(s), format!("{s:?}"));
+            assert_eq!(quoted(s), format!("{s:?}"));
         }
-        assert_eq!(quote(&"é".repeat(41)), format!("\"{}…\"", "é".repeat(40)));
+        assert_eq!(quoted(&"é".repeat(41)), format!("\"{}…\"", "é".repeat(40)));
     }
 }
