@@ -263,20 +263,18 @@ fn url_target(raw: &str, port: Option<u16>, unix: Option<PathBuf>, schemes: &str
 /// Where a `/path` probe's port comes from: `--port`, `$PIDONE_PROBE_PORT`,
 /// `$PORT`, else 8000. An empty variable counts as unset.
 pub fn probe_port(port: Option<u16>, vars: &dyn Fn(&str) -> Option<String>) -> Result<(u16, String)> {
-    let (mut found, mut from) = (port, "from --port");
-    for (name, shown) in [("PIDONE_PROBE_PORT", "from $PIDONE_PROBE_PORT"), ("PORT", "from $PORT")] {
-        if found.is_some() {
-            break;
-        }
+    if let Some(p) = port {
+        return Ok((p, format!("port {p} from --port")));
+    }
+    for name in ["PIDONE_PROBE_PORT", "PORT"] {
         let Some(v) = vars(name).filter(|v| !v.trim().is_empty()) else { continue };
         let v = v.trim();
         let Some(p) = number(v, 1..=65535) else {
             return Err(Error::config(format!("invalid port '{v}' in ${name} (1-65535)")));
         };
-        (found, from) = (Some(p), shown);
+        return Ok((p, format!("port {p} from ${name}")));
     }
-    let (p, from) = found.map_or((DEFAULT_PORT, "by default; set --port or $PORT"), |p| (p, from));
-    Ok((p, format!("port {p} {from}")))
+    Ok((DEFAULT_PORT, format!("port {DEFAULT_PORT} by default; set --port or $PORT")))
 }
 
 /// `pidone probe`'s TARGET with `--port` and `--unix`.
