@@ -4,7 +4,8 @@
 //! the socket timeout is set to the time left, so a silent server, one that
 //! drips a byte a second, endless headers and an endless body all end at the
 //! deadline. Headers are capped at [`MAX_HEADERS`] bytes, the body read at
-//! [`MAX_BODY`].
+//! [`MAX_BODY`]. The status line, headers and chunk sizes are parsed here,
+//! as RFC 9112 writes them (a bare LF ends a line too).
 
 use super::target::Host;
 use crate::cli::Method;
@@ -177,6 +178,7 @@ pub struct Request<'a> {
     pub headers: &'a [(String, String)],
 }
 
+/// The method as it is sent and shown.
 pub fn method_name(m: Method) -> &'static str {
     match m {
         Method::Get => "GET",
@@ -238,7 +240,7 @@ fn write_all(c: &mut dyn Stream, mut buf: &[u8], dl: &Deadline) -> Result<(), St
     Ok(())
 }
 
-/// Read more bytes into `buf[*len..]`; Ok(0) at end of stream.
+/// Read more bytes into `buf`; Ok(0) at end of stream.
 fn read_some(c: &mut dyn Stream, buf: &mut [u8], dl: &Deadline, what: &str) -> Result<usize, String> {
     loop {
         arm(c, dl, what)?;

@@ -57,7 +57,8 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
         std::thread::sleep(d);
         return Ok(());
     };
-    // Round up, so the loop never spins on a sub-millisecond remainder.
+    // Round up, so the loop never spins on a sub-millisecond remainder (in u64:
+    // dividing the u128 of `as_micros` links the u128 division routines).
     let ms = d.as_secs().saturating_mul(1000).saturating_add(u64::from(d.subsec_micros().div_ceil(1000)));
     let ms = i32::try_from(ms).unwrap_or(i32::MAX);
     let failed = |e| End::Failed(format!("reading signals: {}", errno_text(e)));
