@@ -105,8 +105,8 @@ pub fn parse_resolv_conf(text: &str) -> Conf {
             }
             Some("options") => {
                 for o in words {
-                    if let Some(n) = o.strip_prefix("ndots:").and_then(|n| n.parse::<usize>().ok()) {
-                        conf.ndots = n.min(MAX_NDOTS);
+                    if let Some(n) = o.strip_prefix("ndots:").and_then(|n| n.parse::<u64>().ok()) {
+                        conf.ndots = usize::try_from(n).unwrap_or(MAX_NDOTS).min(MAX_NDOTS);
                     }
                 }
             }
@@ -138,28 +138,33 @@ pub fn hosts_lookup(text: &str, name: &str) -> Vec<IpAddr> {
 
 /// The words of a line up to a `#` or `;` comment.
 fn words(line: &str) -> std::str::SplitAsciiWhitespace<'_> {
-    line.split(['#', ';']).next().unwrap_or("").split_ascii_whitespace()
+    let end = line.bytes().position(|b| b == b'#' || b == b';').unwrap_or(line.len());
+    line.get(..end).unwrap_or("").split_ascii_whitespace()
 }
 
 /// The names to ask for, in order, lower case, without trailing dots.
 pub fn candidates(name: &str, conf: &Conf) -> Vec<String> {
     let name = name.to_ascii_lowercase();
     let mut out = Vec::new();
+    let mut add = |n: String| {
+        if encoded_len(&n).is_some() {
+            out.push(n);
+        }
+    };
     if let Some(abs) = name.strip_suffix('.') {
-        out.push(abs.to_string());
+        add(abs.to_string());
     } else {
-        let first = name.matches('.').count() >= conf.ndots;
+        let first = name.bytes().filter(|&b| b == b'.').count() >= conf.ndots;
         if first {
-            out.push(name.clone());
+            add(name.clone());
         }
         for d in &conf.search {
-            out.push(name.clone() + "." + d);
+            add(format!("{name}.{d}"));
         }
         if !first {
-            out.push(name);
+            add(name);
         }
     }
-    out.retain(|n| encoded_len(n).is_some());
     out
 }
 
@@ -421,8 +426,8 @@ pub fn resolve(name: &str, dl: &Deadline) -> Result<Vec<IpAddr>, String> {
             return Ok(found);
         }
     }
-    let conf = read_small("/etc/resolv.conf").map(|t| parse_resolv_conf(&t)).unwrap_or_default();
-    lookup(name, &conf, dl).map_err(|why| "cannot resolve ".to_string() + name + ": " + &why)
+    let conf = parse_resolv_conf(&read_small("/etc/resolv.conf").unwrap_or_default());
+    lookup(name, &conf, dl).map_err(|why| format!("cannot resolve {name}: {why}"))
 }
 
 /// The DNS part of [`resolve`].
@@ -439,7 +444,7 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
     for cand in &names {
         let mut fails = String::new();
         for (i, (server, text)) in servers.iter().enumerate() {
-            let Ok(left) = dl.left("") else { break };
+            let Some(left) = dl.remaining() else { break };
             let share = left / u32::try_from(servers.len() - i).unwrap_or(1);
             let why = match ask(*server, cand, Instant::now() + share) {
                 Ok(Said::Addrs(a)) => return Ok(a),
@@ -455,18 +460,16 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
                 }
                 Err(why) => why,
             };
-            if !fails.is_empty() {
-                fails.push_str("; ");
-            }
-            fails = fails + why + " from " + text;
+            let sep = if fails.is_empty() { "" } else { "; " };
+            fails.extend([sep, why, " from ", text]);
             if why == SILENT {
-                fails = fails + " within " + &total;
+                fails.extend([" within ", &total]);
             }
         }
         if !fails.is_empty() {
             failed = fails;
         }
-        if dl.left("").is_err() {
+        if dl.remaining().is_none() {
             break;
         }
     }
@@ -480,7 +483,7 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
         _ => return Err(dl.timeout("resolving the name")),
     };
     let tried = if names.len() > 1 { ", tried with the search list)" } else { ")" };
-    Err(what.to_string() + s + tried)
+    Err(format!("{what}{s}{tried}"))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! the socket timeout is set to the time left, so a silent server, one that
 //! drips a byte a second, endless headers and an endless body all end at the
 //! deadline. Headers are capped at [`MAX_HEADERS`] bytes, the body read at
-//! [`MAX_BODY`]. httparse parses the status line, the headers and chunk sizes.
+//! [`MAX_BODY`]. The status line, headers and chunk sizes are parsed here,
+//! as RFC 9112 writes them (a bare LF ends a line too).
 
 use super::target::Host;
 use crate::cli::Method;
@@ -35,11 +36,16 @@ impl Deadline {
         Deadline { start, end: start + total, total }
     }
 
-    /// Time left, or a timeout error naming `what` once none is left.
-    pub fn left(&self, what: &str) -> Result<Duration, String> {
+    /// Time left; None once the deadline has passed.
+    pub fn remaining(&self) -> Option<Duration> {
         let left = self.end.saturating_duration_since(Instant::now());
         // Socket timeouts of zero mean "none": a deadline this close has passed.
-        if left < Duration::from_micros(100) { Err(self.timeout(what)) } else { Ok(left) }
+        (left >= Duration::from_micros(100)).then_some(left)
+    }
+
+    /// Time left, or a timeout error naming `what` once none is left.
+    pub fn left(&self, what: &str) -> Result<Duration, String> {
+        self.remaining().ok_or_else(|| self.timeout(what))
     }
 
     pub fn timeout(&self, what: &str) -> String {
@@ -51,14 +57,16 @@ impl Deadline {
 pub fn show_duration(d: Duration) -> String {
     // u64 (585 million years of milliseconds): formatting a u128 costs 700 bytes.
     let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if ms % 1000 == 0 && ms > 0 {
-        format!("{}s", ms / 1000)
-    } else if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        let s = format!("{}.{:03}", ms / 1000, ms % 1000);
-        format!("{}s", s.trim_end_matches('0'))
+    if ms < 1000 {
+        return format!("{ms}ms");
     }
+    // The milliseconds without trailing zeros.
+    let (s, mut frac, mut width) = (ms / 1000, ms % 1000, 3);
+    while width > 0 && frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    if width == 0 { format!("{s}s") } else { format!("{s}.{frac:0width$}s") }
 }
 
 /// An I/O error as a short reason; timeouts name what was being waited for.
@@ -76,6 +84,27 @@ pub trait Conn: Read + Write {
     fn set_timeouts(&self, d: Duration) -> io::Result<()>;
 }
 
+/// The three calls an exchange makes on a [`Conn`], as a trait object: one
+/// copy of the exchange serves every stream type, and the vtable holds these
+/// three methods, not every provided method of `Read` and `Write`.
+pub trait Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
+    fn set_timeouts(&self, d: Duration) -> io::Result<()>;
+}
+
+impl<C: Conn> Stream for C {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(self, buf)
+    }
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Write::write(self, buf)
+    }
+    fn set_timeouts(&self, d: Duration) -> io::Result<()> {
+        Conn::set_timeouts(self, d)
+    }
+}
+
 impl Conn for TcpStream {
     fn set_timeouts(&self, d: Duration) -> io::Result<()> {
         self.set_read_timeout(Some(d))?;
@@ -90,45 +119,45 @@ impl Conn for UnixStream {
     }
 }
 
-fn connect_addr(addr: SocketAddr, dl: &Deadline) -> Result<TcpStream, String> {
-    let left = dl.left("connecting")?;
-    TcpStream::connect_timeout(&addr, left).map_err(|e| io_reason(&e, dl, "connecting"))
-}
-
-/// Resolve a name with pidone's own resolver, within the deadline.
-fn resolve(name: &str, port: u16, dl: &Deadline) -> Result<Vec<SocketAddr>, String> {
-    Ok(super::dns::resolve(name, dl)?.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
-}
+/// The addresses `localhost` tries, in turn.
+const LOCALHOST: [IpAddr; 2] = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
 
 /// Connect to `host:port`. `localhost` tries 127.0.0.1, then ::1; a name tries
-/// each resolved address in turn; all within the deadline.
+/// each address pidone's resolver gives in turn; all within the deadline.
 pub fn connect_tcp(host: &Host, port: u16, dl: &Deadline) -> Result<TcpStream, String> {
-    let addrs: Vec<SocketAddr> = match host {
-        Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
-        Host::Localhost => vec![
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
-        ],
-        Host::Name(name) => resolve(name, port, dl)?,
-    };
-    let mut errors: Vec<String> = Vec::new();
-    for addr in &addrs {
-        match connect_addr(*addr, dl) {
-            Ok(s) => return Ok(s),
-            Err(e) => errors.push(e),
+    let resolved;
+    let ips: &[IpAddr] = match host {
+        Host::Ip(ip) => std::slice::from_ref(ip),
+        Host::Localhost => &LOCALHOST,
+        Host::Name(name) => {
+            resolved = super::dns::resolve(name, dl)?;
+            &resolved
         }
-        if dl.left("").is_err() {
+    };
+    // The last reason, how many addresses failed, and whether all for that reason.
+    let mut last = String::from("no address");
+    let (mut tried, mut same) = (0, true);
+    for ip in ips {
+        let why = match dl.left("connecting") {
+            Ok(left) => match TcpStream::connect_timeout(&SocketAddr::new(*ip, port), left) {
+                Ok(s) => return Ok(s),
+                Err(e) => io_reason(&e, dl, "connecting"),
+            },
+            Err(why) => why,
+        };
+        same &= tried == 0 || why == last;
+        last = why;
+        tried += 1;
+        if dl.remaining().is_none() {
             break;
         }
     }
-    let mut last = errors.pop().unwrap_or_else(|| "no address".into());
-    if !errors.is_empty() {
-        let same = errors.iter().all(|e| *e == last);
-        let tried = match host {
-            Host::Localhost => "127.0.0.1 and ::1".to_string(),
-            _ => format!("{} addresses", errors.len() + 1),
+    if tried > 1 {
+        let how = if same { "on" } else { "the last of" };
+        last = match host {
+            Host::Localhost => format!("{last} ({how} 127.0.0.1 and ::1)"),
+            _ => format!("{last} ({how} {tried} addresses)"),
         };
-        last = if same { format!("{last} (on {tried})") } else { format!("{last} (the last of {tried})") };
     }
     Err(last)
 }
@@ -149,16 +178,22 @@ pub struct Request<'a> {
     pub headers: &'a [(String, String)],
 }
 
+/// The method as it is sent and shown.
+pub fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+    }
+}
+
 impl Request<'_> {
     fn bytes(&self) -> Vec<u8> {
-        let method = match self.method {
-            Method::Get => "GET",
-            Method::Head => "HEAD",
-        };
+        let method = method_name(self.method);
         let has = |n: &str| self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
-        let mut s = format!("{method} {} HTTP/1.1\r\n", self.path);
+        let mut s = String::new();
+        s.extend([method, " ", self.path, " HTTP/1.1\r\n"]);
         if !has("host") {
-            s.push_str(&format!("Host: {}\r\n", self.host));
+            s.extend(["Host: ", self.host, "\r\n"]);
         }
         if !has("user-agent") {
             s.push_str(concat!("User-Agent: pidone-probe/", env!("CARGO_PKG_VERSION"), "\r\n"));
@@ -167,10 +202,10 @@ impl Request<'_> {
             s.push_str("Accept: */*\r\n");
         }
         if let Some(auth) = self.auth.filter(|_| !has("authorization")) {
-            s.push_str(&format!("Authorization: {auth}\r\n"));
+            s.extend(["Authorization: ", auth, "\r\n"]);
         }
         for (k, v) in self.headers {
-            s.push_str(&format!("{k}: {v}\r\n"));
+            s.extend([k, ": ", v, "\r\n"]);
         }
         s.push_str("Connection: close\r\n\r\n");
         s.into_bytes()
@@ -187,9 +222,14 @@ pub struct Response {
     pub elapsed: Duration,
 }
 
-fn write_all<C: Conn>(c: &mut C, mut buf: &[u8], dl: &Deadline) -> Result<(), String> {
+/// Set the timeouts of `c` to the time left, before it does `what`.
+fn arm(c: &dyn Stream, dl: &Deadline, what: &str) -> Result<(), String> {
+    c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e))
+}
+
+fn write_all(c: &mut dyn Stream, mut buf: &[u8], dl: &Deadline) -> Result<(), String> {
     while !buf.is_empty() {
-        c.set_timeouts(dl.left("sending the request")?).map_err(|e| io_text(&e))?;
+        arm(c, dl, "sending the request")?;
         match c.write(buf) {
             Ok(0) => return Err("connection closed while sending the request".into()),
             Ok(n) => buf = buf.get(n..).unwrap_or(&[]),
@@ -200,10 +240,10 @@ fn write_all<C: Conn>(c: &mut C, mut buf: &[u8], dl: &Deadline) -> Result<(), St
     Ok(())
 }
 
-/// Read more bytes into `buf[*len..]`; Ok(0) at end of stream.
-fn read_some<C: Conn>(c: &mut C, buf: &mut [u8], dl: &Deadline, what: &str) -> Result<usize, String> {
+/// Read more bytes into `buf`; Ok(0) at end of stream.
+fn read_some(c: &mut dyn Stream, buf: &mut [u8], dl: &Deadline, what: &str) -> Result<usize, String> {
     loop {
-        c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e))?;
+        arm(c, dl, what)?;
         match c.read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -221,38 +261,90 @@ struct Head {
     length: Option<u64>,
 }
 
+/// Header name bytes: RFC 9110 `tchar`.
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Reason phrase and header value bytes: tab, visible ASCII, space, obs-text.
+fn is_text(b: u8) -> bool {
+    b == b'\t' || (b >= b' ' && b != 0x7f)
+}
+
+/// The line of `buf` that starts at `pos`, without its CRLF (or bare LF), and
+/// where the next one starts; None while it is incomplete.
+fn line_at(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
+    let rest = buf.get(pos..)?;
+    let (line, _) = rest.split_at_checked(rest.iter().position(|&b| b == b'\n')?)?;
+    Some((line.strip_suffix(b"\r").unwrap_or(line), pos + line.len() + 1))
+}
+
+/// The status line and headers at the start of `buf`; None while incomplete.
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADER_COUNT];
-    let mut resp = httparse::Response::new(&mut headers);
-    let len = match resp.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(format!("more than {MAX_HEADER_COUNT} response headers")),
-        Err(e) => {
-            return Err(if buf.first().is_some_and(|&b| b == 0x15 || b == 0x16) {
-                "not an HTTP response (the server speaks TLS?)".into()
-            } else {
-                format!("not an HTTP response ({e})")
-            });
+    let bad = |why: &str| {
+        if buf.first().is_some_and(|&b| b == 0x15 || b == 0x16) {
+            "not an HTTP response (the server speaks TLS?)".to_string()
+        } else {
+            format!("not an HTTP response ({why})")
         }
     };
-    let status = resp.code.unwrap_or(0);
-    let mut chunked = false;
-    let mut length = None;
-    for h in resp.headers.iter() {
-        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-        if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked |= value.to_ascii_lowercase().split(',').any(|t| t.trim() == "chunked");
-        } else if h.name.eq_ignore_ascii_case("content-length") {
-            length = value.parse::<u64>().ok();
+    let Some((line, mut pos)) = line_at(buf, 0) else {
+        // The version is checked as it arrives: a server of another protocol may wait for us.
+        let seen = buf.get(..buf.len().min(9)).unwrap_or(buf);
+        let ok = b"HTTP/1.1 ".starts_with(seen) || b"HTTP/1.0 ".starts_with(seen);
+        return if ok { Ok(None) } else { Err(bad("invalid HTTP version")) };
+    };
+    let Some(rest) = line.strip_prefix(b"HTTP/1.1 ").or_else(|| line.strip_prefix(b"HTTP/1.0 ")) else {
+        return Err(bad("invalid HTTP version"));
+    };
+    let status = match *rest {
+        [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', ref reason @ ..]
+            if matches!(reason, [] | [b' ', ..]) && reason.iter().all(|&b| is_text(b)) =>
+        {
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+        }
+        _ => return Err(bad("invalid response status")),
+    };
+    let mut head = Head { status, len: 0, chunked: false, length: None };
+    for count in 0.. {
+        let Some((line, next)) = line_at(buf, pos) else { return Ok(None) };
+        pos = next;
+        if line.is_empty() {
+            break;
+        }
+        if count == MAX_HEADER_COUNT {
+            return Err(format!("more than {MAX_HEADER_COUNT} response headers"));
+        }
+        let Some((name, value)) = line.iter().position(|&b| b == b':').and_then(|i| line.split_at_checked(i)) else {
+            return Err(bad("invalid header"));
+        };
+        let value = value.get(1..).unwrap_or(&[]).trim_ascii();
+        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) || !value.iter().all(|&b| is_text(b)) {
+            return Err(bad("invalid header"));
+        }
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            head.chunked |= value.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            head.length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
         }
     }
-    Ok(Some(Head { status, len, chunked, length }))
+    head.len = pos;
+    Ok(Some(head))
+}
+
+/// The size on a chunk-size line: up to 16 hex digits, then optional
+/// whitespace and `;extensions`.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.split(|&b| b == b';').next()?.trim_ascii();
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    digits.iter().try_fold(0, |n, &b| Some(n << 4 | u64::from(char::from(b).to_digit(16)?)))
 }
 
 /// Send `req` and read the response head; with `needle`, search the first
 /// [`MAX_BODY`] bytes of the (de-chunked) body for it.
-pub fn exchange<C: Conn>(c: &mut C, req: &Request, needle: Option<&[u8]>, dl: &Deadline) -> Result<Response, String> {
+pub fn exchange(c: &mut dyn Stream, req: &Request, needle: Option<&[u8]>, dl: &Deadline) -> Result<Response, String> {
     write_all(c, &req.bytes(), dl)?;
     let mut buf = vec![0u8; MAX_HEADERS];
     let mut len = 0;
@@ -312,9 +404,10 @@ impl Body<'_> {
 }
 
 const BODY_READ: &str = "reading the body";
+const BAD_CHUNK: &str = "invalid chunked encoding in the body";
 
-fn search_body<C: Conn>(
-    c: &mut C,
+fn search_body(
+    c: &mut dyn Stream,
     mut raw: Vec<u8>,
     head: &Head,
     needle: &[u8],
@@ -343,14 +436,14 @@ fn search_body<C: Conn>(
     }
     loop {
         let (used, size) = loop {
-            match httparse::parse_chunk_size(&raw) {
-                Ok(httparse::Status::Complete(v)) => break v,
-                Ok(httparse::Status::Partial) if raw.len() < 1024 => {
+            match line_at(&raw, 0) {
+                Some((line, used)) => break (used, chunk_size(line).ok_or(BAD_CHUNK)?),
+                None if raw.len() < 1024 => {
                     if !fill(&mut raw)? {
                         return Ok(body.found);
                     }
                 }
-                _ => return Err("invalid chunked encoding in the body".into()),
+                None => return Err(BAD_CHUNK.into()),
             }
         };
         raw.drain(..used.min(raw.len()));
@@ -375,7 +468,7 @@ fn search_body<C: Conn>(
             }
         }
         if raw.get(..2) != Some(b"\r\n") {
-            return Err("invalid chunked encoding in the body".into());
+            return Err(BAD_CHUNK.into());
         }
         raw.drain(..2);
     }
@@ -471,6 +564,29 @@ mod tests {
         assert!(run("SSH-2.0-OpenSSH\r\n\r\n", 10, None).0.unwrap_err().contains("not an HTTP response"));
         let endless = format!("HTTP/1.1 200 OK\r\n{}", "X-A: b\r\n".repeat(3000));
         assert!(run(&endless, 4096, None).0.is_err());
+    }
+
+    #[test]
+    fn heads_and_chunk_sizes() {
+        assert!(parse_head(b"HTTP/1.").unwrap().is_none());
+        assert!(parse_head(b"SSH-2.0").is_err(), "another protocol is rejected before a newline");
+        let buf = b"HTTP/1.0 404\nContent-Length: 7\nTransfer-Encoding: gzip, Chunked\n\nbody";
+        let h = parse_head(buf).unwrap().unwrap();
+        assert_eq!((h.status, h.length, h.chunked, h.len), (404, Some(7), true, buf.len() - 4));
+        for bad in [
+            &b"HTTP/1.1 20 OK\r\n"[..],
+            b"HTTP/2 200\r\n",
+            b"HTTP/1.1 200 OK\r\nBad Name: x\r\n",
+            b"HTTP/1.1 200 OK\r\nX: a\x01b\r\n",
+            b"HTTP/1.1 200 OK\r\nNoColon\r\n",
+        ] {
+            assert!(parse_head(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(chunk_size(b"1aF ; x=y"), Some(0x1af));
+        assert_eq!(chunk_size(b"ffffffffffffffff"), Some(u64::MAX));
+        for bad in [&b""[..], b"+1", b"g", b"1 2", b"10000000000000000"] {
+            assert_eq!(chunk_size(bad), None);
+        }
     }
 
     #[test]

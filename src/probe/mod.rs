@@ -15,6 +15,7 @@ use crate::cli::{Method, Probe};
 use crate::error::{Error, Result};
 use crate::log;
 use http::{Deadline, Request, Response};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
 use target::{Check, Dest, Target};
@@ -31,32 +32,34 @@ pub struct Expect {
 
 impl Expect {
     pub fn parse(s: &str) -> Result<Expect> {
-        let bad = |why: String| Error::config(format!("--expect '{s}': {why}"));
-        let code = |c: &str| -> Result<u16> {
-            c.trim()
-                .parse::<u16>()
-                .ok()
-                .filter(|n| (100..=599).contains(n) && c.trim().bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| bad(format!("'{}' is not a status code (100-599)", c.trim())))
-        };
+        let code = |c: &str| target::number(c.trim(), 100..=599);
         let mut ranges = Vec::new();
+        let mut text = String::new();
         for item in s.split(',') {
             let item = item.trim();
             let range = if let Some((a, b)) = item.split_once('-') {
-                (code(a)?, code(b)?)
+                code(a).zip(code(b))
             } else if let Some(d) = item.strip_suffix("xx").or_else(|| item.strip_suffix("XX")) {
-                let c = code(&format!("{d}00"))?;
-                (c, c + 99)
+                match *d.as_bytes() {
+                    [d @ b'1'..=b'5'] => Some((u16::from(d - b'0') * 100, u16::from(d - b'0') * 100 + 99)),
+                    _ => None,
+                }
             } else {
-                let c = code(item)?;
-                (c, c)
+                code(item).map(|c| (c, c))
             };
-            if range.0 > range.1 {
-                return Err(bad(format!("empty range '{item}'")));
-            }
-            ranges.push(range);
+            let why = match range {
+                Some((a, b)) if a <= b => {
+                    ranges.push((a, b));
+                    let sep = if text.is_empty() { "" } else { "," };
+                    text.extend([sep, item]);
+                    continue;
+                }
+                Some(_) => "an empty range",
+                None => "not a status code (100-599), a range of them or Nxx",
+            };
+            return Err(Error::config(format!("--expect '{s}': '{item}' is {why}")));
         }
-        Ok(Expect { ranges, text: s.split(',').map(str::trim).collect::<Vec<_>>().join(",") })
+        Ok(Expect { ranges, text })
     }
 
     pub fn contains(&self, status: u16) -> bool {
@@ -86,21 +89,18 @@ impl Spec {
 }
 
 /// `-H 'Name: value'`: a token name and a value without CR, LF or NUL. pidone
-/// owns the framing headers.
+/// owns the framing headers. Errors never show the value.
 pub fn parse_header(h: &str) -> Result<(String, String)> {
-    let bad = |why: &str| Error::config(format!("-H: {why} (expected 'Name: value')"));
-    let (name, value) = h.split_once(':').ok_or_else(|| bad("no ':'"))?;
-    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if name.is_empty() || !name.bytes().all(tchar) {
-        return Err(bad("invalid header name"));
-    }
-    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-        return Err(bad("CR, LF or NUL in the value"));
-    }
-    if ["connection", "content-length", "transfer-encoding"].iter().any(|n| name.eq_ignore_ascii_case(n)) {
-        return Err(bad(&format!("'{name}' is set by pidone")));
-    }
-    Ok((name.to_string(), value.trim().to_string()))
+    let framing =
+        |name: &str| ["connection", "content-length", "transfer-encoding"].iter().any(|f| name.eq_ignore_ascii_case(f));
+    let why = match h.split_once(':') {
+        None => "no ':'",
+        Some((name, _)) if name.is_empty() || !name.bytes().all(http::is_tchar) => "invalid header name",
+        Some((_, value)) if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) => "CR, LF or NUL in the value",
+        Some((name, _)) if framing(name) => "Connection, Content-Length and Transfer-Encoding are set by pidone",
+        Some((name, value)) => return Ok((name.to_string(), value.trim().to_string())),
+    };
+    Err(Error::config(format!("-H: {why} (expected 'Name: value')")))
 }
 
 /// One HTTP exchange with `target`, bounded by `dl`.
@@ -116,31 +116,52 @@ fn http_exchange(check: &Check, spec: &Spec, dl: &Deadline) -> std::result::Resu
     }
 }
 
-/// Whether a response is healthy; the reason when it is not.
-fn judge(resp: &Response, spec: &Spec) -> std::result::Result<(), String> {
+/// Why a response is unhealthy, as the end of a line about it:
+/// ` (expected 200-399)` or `, but the body lacks "ok"`.
+fn complaint(resp: &Response, spec: &Spec) -> Option<String> {
     if !spec.expect.contains(resp.status) {
-        return Err(format!("status {} (expected {})", resp.status, spec.expect.text));
+        Some(format!(" (expected {})", spec.expect.text))
+    } else if resp.found == Some(false) {
+        let mut why = String::from(", but the body lacks ");
+        quote(&mut why, spec.needle.as_deref().unwrap_or(""));
+        Some(why)
+    } else {
+        None
     }
-    if resp.found == Some(false) {
-        return Err(format!("the body lacks {}", quote(spec.needle.as_deref().unwrap_or(""))));
-    }
-    Ok(())
 }
 
-/// `text` quoted and shortened for an output line.
-fn quote(text: &str) -> String {
-    let mut s: String = text.chars().take(40).collect();
-    if s.len() < text.len() {
-        s.push('…');
+/// Append `text` in double quotes, cut to 40 characters, with quotes,
+/// backslashes and control characters escaped as Rust writes them.
+fn quote(s: &mut String, text: &str) {
+    s.push('"');
+    for (i, c) in text.chars().enumerate() {
+        if i == 40 {
+            s.push('…');
+            break;
+        }
+        match c {
+            '"' | '\\' => s.extend(['\\', c]),
+            '\n' => s.push_str("\\n"),
+            '\r' => s.push_str("\\r"),
+            '\t' => s.push_str("\\t"),
+            '\0' => s.push_str("\\0"),
+            c if c.is_control() => {
+                let _ = write!(s, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => s.push(c),
+        }
     }
-    format!("{s:?}")
+    s.push('"');
 }
 
 /// One check of `target` within `budget`: Ok when healthy, else the reason.
 pub fn attempt(target: &Target, spec: &Spec, budget: Duration) -> std::result::Result<(), String> {
     let dl = Deadline::new(budget);
     match &target.check {
-        Check::Http { .. } => judge(&http_exchange(&target.check, spec, &dl)?, spec),
+        Check::Http { .. } => {
+            let resp = http_exchange(&target.check, spec, &dl)?;
+            complaint(&resp, spec).map_or(Ok(()), |c| Err(format!("status {}{c}", resp.status)))
+        }
         Check::Tcp(h, port) => http::connect_tcp(h, *port, &dl).map(drop),
         Check::File(p) => match std::fs::metadata(p) {
             Ok(_) => Ok(()),
@@ -175,49 +196,37 @@ fn one_line(s: &str) -> String {
     out
 }
 
-/// Run the probe; returns whether it is healthy and the line to print.
+/// Run the probe; returns whether it is healthy and the line to print:
+/// `healthy: GET http://127.0.0.1:8000/ -> 200 in 1.2ms`,
+/// `unhealthy: tcp://db:5432: connection refused`.
 fn probe_line(target: &Target, spec: &Spec, timeout: Duration) -> (bool, String) {
     let dl = Deadline::new(timeout);
-    let (ok, text) = match &target.check {
+    let (method, result) = match &target.check {
         Check::Http { .. } => {
-            let method = match spec.method {
-                Method::Get => "GET",
-                Method::Head => "HEAD",
-            };
-            match http_exchange(&target.check, spec, &dl) {
-                Ok(resp) => {
-                    let head =
-                        format!("{method} {} -> {} in {}", target.shown, resp.status, show_elapsed(resp.elapsed));
-                    match judge(&resp, spec) {
-                        Ok(()) => (true, head),
-                        Err(_) if !spec.expect.contains(resp.status) => {
-                            (false, format!("{head} (expected {})", spec.expect.text))
-                        }
-                        Err(why) => (false, format!("{head}, but {why}")),
-                    }
-                }
-                Err(why) => (false, with_note(format!("{method} {}: {why}", target.shown), target)),
-            }
+            let result = http_exchange(&target.check, spec, &dl).map(|resp| {
+                let why = complaint(&resp, spec);
+                let head = format!(" -> {} in {}", resp.status, show_elapsed(resp.elapsed));
+                (why.is_none(), head + why.as_deref().unwrap_or(""))
+            });
+            (http::method_name(spec.method), result)
         }
-        Check::Tcp(h, port) => match http::connect_tcp(h, *port, &dl) {
-            Ok(_) => (true, format!("{} connected in {}", target.shown, show_elapsed(dl.start.elapsed()))),
-            Err(why) => (false, format!("{}: {why}", target.shown)),
-        },
-        Check::File(p) => (false, format!("not a probe target: {}", p.display())),
+        Check::Tcp(h, port) => {
+            let result = http::connect_tcp(h, *port, &dl);
+            ("", result.map(|_| (true, format!(" connected in {}", show_elapsed(dl.start.elapsed())))))
+        }
+        Check::File(_) => ("", Err("not a probe target".into())),
     };
-    let line = if ok { format!("healthy: {text}") } else { format!("unhealthy: {text}") };
-    (ok, one_line(&line))
-}
-
-fn with_note(line: String, target: &Target) -> String {
-    match &target.port_note {
-        Some(note) => format!("{line} ({note})"),
-        None => line,
-    }
+    let (ok, outcome) = result.unwrap_or_else(|why| match &target.port_note {
+        Some(note) => (false, format!(": {why} ({note})")),
+        None => (false, format!(": {why}")),
+    });
+    let state = if ok { "healthy" } else { "unhealthy" };
+    let sep = if method.is_empty() { "" } else { " " };
+    (ok, one_line(&format!("{state}: {method}{sep}{}{outcome}", target.shown)))
 }
 
 /// Turn `pidone probe`'s options into a target and a spec.
-fn prepare(opts: &Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Target, Spec)> {
+fn prepare(opts: Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Target, Spec)> {
     if opts.timeout.is_zero() {
         return Err(Error::config("--timeout: must be above zero"));
     }
@@ -226,7 +235,7 @@ fn prepare(opts: &Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Targe
     for h in &opts.headers {
         headers.push(parse_header(h)?);
     }
-    let target = target::parse_probe(opts.target.as_deref(), opts.port, opts.unix.clone(), vars)?;
+    let target = target::parse_probe(opts.target.as_deref(), opts.port, opts.unix, vars)?;
     if matches!(target.check, Check::Tcp(..))
         && (opts.body_contains.is_some()
             || !headers.is_empty()
@@ -238,21 +247,21 @@ fn prepare(opts: &Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Targe
     if opts.method == Method::Head && opts.body_contains.is_some() {
         return Err(Error::config("--body-contains needs a body: it cannot be used with --method HEAD"));
     }
-    let spec = Spec { method: opts.method, expect, needle: opts.body_contains.clone(), headers };
+    let spec = Spec { method: opts.method, expect, needle: opts.body_contains, headers };
     Ok((target, spec))
 }
 
 /// `pidone probe`: exit 0 when healthy, 1 otherwise.
 pub fn main(opts: Probe) -> i32 {
-    let vars = |name: &str| std::env::var(name).ok();
-    let (target, spec) = match prepare(&opts, &vars) {
+    let timeout = opts.timeout;
+    let (target, spec) = match prepare(opts, &|name| std::env::var(name).ok()) {
         Ok(v) => v,
         Err(e) => {
             log::error!("probe: {e}");
             return 1;
         }
     };
-    let (ok, line) = probe_line(&target, &spec, opts.timeout);
+    let (ok, line) = probe_line(&target, &spec, timeout);
     let _ = writeln!(std::io::stdout().lock(), "{line}");
     i32::from(!ok)
 }
@@ -287,5 +296,18 @@ mod tests {
         assert!(l.len() <= MAX_LINE && !l.contains('\n') && l.ends_with("..."));
         assert_eq!(show_elapsed(Duration::from_micros(400)), "0.4ms");
         assert_eq!(show_elapsed(Duration::from_millis(1250)), "1.25s");
+    }
+
+    #[test]
+    fn quotes_like_debug() {
+        let quoted = |s: &str| {
+            let mut q = String::new();
+            quote(&mut q, s);
+            q
+        };
+        for s in ["ok", "a \"b\" \\ c", "tab\there\r\n\0", "\u{1}\u{7f}\u{85}é…", &"x".repeat(40)] {
+            assert_eq!(quoted(s), format!("{s:?}"));
+        }
+        assert_eq!(quoted(&"é".repeat(41)), format!("\"{}…\"", "é".repeat(40)));
     }
 }

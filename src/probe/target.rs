@@ -7,7 +7,9 @@
 //! message leave them out.
 
 use crate::error::{Error, Result};
+use std::fmt::Arguments;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 /// The default port of a `/path` probe when nothing sets one.
@@ -50,58 +52,67 @@ pub struct Target {
 }
 
 /// The pieces of an `http://` or `tcp://` URL.
-struct Url {
-    scheme: String,
-    userinfo: Option<String>,
+struct Url<'a> {
+    scheme: &'a str,
+    userinfo: Option<&'a str>,
     host: Host,
-    /// The host as written (IPv6 in brackets), for `shown` and `Host`.
+    /// The host as written (IPv6 in brackets), lower case, for `shown` and `Host`.
     host_text: String,
     port: Option<u16>,
     /// Path and query, starting with `/`; the fragment is dropped.
     path: String,
 }
 
+/// A URL's scheme, its userinfo (up to the authority's last `@`), host and
+/// port, and the rest (path, query, fragment).
+fn split_url(s: &str) -> Option<(&str, Option<&str>, &str, &str)> {
+    let i = s.as_bytes().windows(3).position(|w| w == b"://")?;
+    let (scheme, rest) = (s.get(..i)?, s.get(i + 3..)?);
+    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    Some((scheme, userinfo, hostport, tail))
+}
+
 /// `s` with any `user:pass@` removed, for messages about a target that may not parse.
 pub fn redact(s: &str) -> String {
-    let Some(i) = s.find("://") else { return s.to_string() };
-    let (head, rest) = s.split_at(i + 3);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (auth, tail) = rest.split_at(end);
-    match auth.rfind('@') {
-        Some(at) => format!("{head}{}{tail}", auth.get(at + 1..).unwrap_or("")),
-        None => s.to_string(),
+    match split_url(s) {
+        Some((scheme, Some(_), hostport, tail)) => format!("{scheme}://{hostport}{tail}"),
+        _ => s.to_string(),
     }
 }
 
-fn bad(target: &str, why: impl std::fmt::Display) -> Error {
+fn bad(target: &str, why: Arguments<'_>) -> Error {
     Error::config(format!("invalid target '{}': {why}", redact(target)))
+}
+
+/// A decimal number in `range`: digits only, no sign or spaces.
+pub fn number(s: &str, range: RangeInclusive<u16>) -> Option<u16> {
+    s.parse().ok().filter(|n| range.contains(n) && s.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A request path or query: printable ASCII without spaces (percent-encode the rest).
 fn check_path(target: &str, path: &str) -> Result<()> {
     match path.bytes().find(|b| !(0x21..0x7f).contains(b)) {
         None => Ok(()),
-        Some(b) => Err(bad(target, format!("byte 0x{b:02x} in the path (percent-encode spaces and non-ASCII)"))),
+        Some(b) => Err(bad(target, format_args!("byte 0x{b:02x} in the path (percent-encode spaces and non-ASCII)"))),
     }
 }
 
 fn parse_port(target: &str, s: &str) -> Result<u16> {
-    if s.is_empty() {
-        return Err(bad(target, "empty port after ':'"));
+    match number(s, 1..=65535) {
+        Some(p) => Ok(p),
+        None if s.is_empty() => Err(bad(target, format_args!("empty port after ':'"))),
+        None => Err(bad(target, format_args!("invalid port '{s}' (1-65535)"))),
     }
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(p) = s.parse::<u16>() {
-            if p != 0 {
-                return Ok(p);
-            }
-        }
-    }
-    Err(bad(target, format!("invalid port '{s}' (1-65535)")))
 }
 
+/// A host that is not in brackets (the caller has split off any port).
 fn parse_host(target: &str, s: &str) -> Result<Host> {
     if s.is_empty() {
-        return Err(bad(target, "no host"));
+        return Err(bad(target, format_args!("no host")));
     }
     if s.eq_ignore_ascii_case("localhost") {
         return Ok(Host::Localhost);
@@ -109,52 +120,51 @@ fn parse_host(target: &str, s: &str) -> Result<Host> {
     if let Ok(ip) = s.parse::<Ipv4Addr>() {
         return Ok(Host::Ip(IpAddr::V4(ip)));
     }
-    if s.contains(':') {
-        return Err(bad(target, "an IPv6 address must be in brackets, e.g. http://[::1]:8080/"));
-    }
     if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')) {
-        return Err(bad(target, format!("invalid host name '{s}'")));
+        return Err(bad(target, format_args!("invalid host name '{s}'")));
     }
     Ok(Host::Name(s.to_ascii_lowercase()))
 }
 
-fn parse_url(target: &str) -> Result<Url> {
-    let Some((scheme, rest)) = target.split_once("://") else {
-        return Err(bad(target, "expected /path, http://host:port/path, tcp://host:port or file:///path"));
+fn parse_url(target: &str) -> Result<Url<'_>> {
+    let Some((scheme, userinfo, hostport, tail)) = split_url(target) else {
+        return Err(bad(
+            target,
+            format_args!("expected /path, http://host:port/path, tcp://host:port or file:///path"),
+        ));
     };
-    let scheme = scheme.to_ascii_lowercase();
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
     let tail = tail.split_once('#').map_or(tail, |(p, _)| p);
     let path = if tail.starts_with('/') { tail.to_string() } else { format!("/{tail}") };
     check_path(target, &path)?;
-    let (userinfo, hostport) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u.to_string()), h),
-        None => (None, authority),
-    };
+    // The host as written and the port text after its ':'.
     let (host, host_text, port) = if let Some(inner) = hostport.strip_prefix('[') {
         let Some((v6, after)) = inner.split_once(']') else {
-            return Err(bad(target, "unclosed '[' in the host"));
+            return Err(bad(target, format_args!("unclosed '[' in the host")));
         };
-        let ip: Ipv6Addr = v6.parse().map_err(|_| bad(target, format!("invalid IPv6 address '{v6}'")))?;
-        let text = format!("[{}]", v6.to_ascii_lowercase());
-        let port = match after {
-            "" => None,
-            p => match p.strip_prefix(':') {
-                Some(p) => Some(parse_port(target, p)?),
-                None => return Err(bad(target, format!("unexpected '{after}' after the IPv6 address"))),
-            },
+        let Ok(ip) = v6.parse::<Ipv6Addr>() else {
+            return Err(bad(target, format_args!("invalid IPv6 address '{v6}'")));
         };
-        (Host::Ip(IpAddr::V6(ip)), text, port)
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if after.is_empty() => None,
+            None => return Err(bad(target, format_args!("unexpected '{after}' after the IPv6 address"))),
+        };
+        (Host::Ip(IpAddr::V6(ip)), hostport.get(..v6.len() + 2).unwrap_or(hostport), port)
     } else {
         let (h, port) = match hostport.split_once(':') {
-            Some((h, p)) if !p.contains(':') => (h, Some(parse_port(target, p)?)),
-            Some(_) => return Err(bad(target, "an IPv6 address must be in brackets, e.g. http://[::1]:8080/")),
+            Some((_, p)) if p.contains(':') => {
+                return Err(bad(target, format_args!("an IPv6 address must be in brackets, e.g. http://[::1]:8080/")));
+            }
+            Some((h, p)) => (h, Some(p)),
             None => (hostport, None),
         };
-        (parse_host(target, h)?, h.to_ascii_lowercase(), port)
+        (parse_host(target, h)?, h, port)
     };
-    Ok(Url { scheme, userinfo, host, host_text, port, path })
+    let port = match port {
+        Some(p) => Some(parse_port(target, p)?),
+        None => None,
+    };
+    Ok(Url { scheme, userinfo, host, host_text: host_text.to_ascii_lowercase(), port, path })
 }
 
 /// Decode `%XX` escapes (credentials in URLs are percent-encoded).
@@ -197,41 +207,57 @@ fn base64(data: &[u8]) -> String {
 }
 
 /// `Basic …` credentials from a URL's `user:pass`.
-fn basic_auth(userinfo: Option<String>) -> Option<String> {
-    userinfo.filter(|u| !u.is_empty()).map(|u| format!("Basic {}", base64(&percent_decode(&u))))
+fn basic_auth(userinfo: Option<&str>) -> Option<String> {
+    userinfo.filter(|u| !u.is_empty()).map(|u| format!("Basic {}", base64(&percent_decode(u))))
 }
 
-fn host_header(url: &Url, port: u16) -> String {
-    if port == 80 { url.host_text.clone() } else { format!("{}:{port}", url.host_text) }
-}
-
-/// An `http://` URL as a check; `port` defaults to 80.
+/// An `http://` URL (or a `/path`) as a check; `port` defaults to 80, and
+/// `unix` sends the request over that socket instead.
 fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> Target {
-    let port = url.port.or(port).unwrap_or(80);
-    let host = host_header(&url, port);
+    let Url { userinfo, host: ip, host_text, port: url_port, path, .. } = url;
+    let port = url_port.or(port).unwrap_or(80);
+    let host = if port == 80 { host_text.clone() } else { format!("{host_text}:{port}") };
     let (dest, shown) = match unix {
         Some(sock) => {
-            let shown = format!("http://{host}{} via unix:{}", url.path, sock.display());
+            let shown = format!("http://{host}{path} via unix:{}", sock.display());
             (Dest::Unix(sock), shown)
         }
-        None => (Dest::Tcp(url.host.clone(), port), format!("http://{}:{port}{}", url.host_text, url.path)),
+        None => (Dest::Tcp(ip, port), format!("http://{host_text}:{port}{path}")),
     };
-    Target { check: Check::Http { dest, host, path: url.path, auth: basic_auth(url.userinfo) }, shown, port_note: None }
+    Target { check: Check::Http { dest, host, path, auth: basic_auth(userinfo) }, shown, port_note: None }
 }
 
 fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<Target> {
     if url.path != "/" {
-        return Err(bad(target, "a tcp:// target has no path"));
+        return Err(bad(target, format_args!("a tcp:// target has no path")));
     }
     let Some(port) = url.port.or(port) else {
-        return Err(bad(target, "missing port (tcp://host:port)"));
+        return Err(bad(target, format_args!("missing port (tcp://host:port)")));
     };
     let shown = format!("tcp://{}:{port}", url.host_text);
     Ok(Target { check: Check::Tcp(url.host, port), shown, port_note: None })
 }
 
-fn https_error(target: &str) -> Error {
-    bad(target, "https is not supported (pidone has no TLS); probe the plain-HTTP port or use tcp://host:port")
+/// An `http://` or `tcp://` TARGET; `schemes` names those the caller accepts.
+fn url_target(raw: &str, port: Option<u16>, unix: Option<PathBuf>, schemes: &str) -> Result<Target> {
+    let url = parse_url(raw)?;
+    if let (Some(a), Some(b)) = (url.port, port) {
+        if a != b {
+            return Err(bad(raw, format_args!("--port {b} conflicts with port {a} in the URL")));
+        }
+    }
+    match url.scheme.to_ascii_lowercase().as_str() {
+        "http" => Ok(http_target(url, port, unix)),
+        "tcp" if unix.is_some() => Err(bad(raw, format_args!("--unix sends HTTP; a tcp:// target cannot use it"))),
+        "tcp" => tcp_target(raw, url, port),
+        "https" => Err(bad(
+            raw,
+            format_args!(
+                "https is not supported (pidone has no TLS); probe the plain-HTTP port or use tcp://host:port"
+            ),
+        )),
+        s => Err(bad(raw, format_args!("unsupported scheme '{s}' ({schemes})"))),
+    }
 }
 
 /// Where a `/path` probe's port comes from: `--port`, `$PIDONE_PROBE_PORT`,
@@ -243,11 +269,9 @@ pub fn probe_port(port: Option<u16>, vars: &dyn Fn(&str) -> Option<String>) -> R
     for name in ["PIDONE_PROBE_PORT", "PORT"] {
         let Some(v) = vars(name).filter(|v| !v.trim().is_empty()) else { continue };
         let v = v.trim();
-        let p = v
-            .parse::<u16>()
-            .ok()
-            .filter(|&p| p != 0 && v.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| Error::config(format!("invalid port '{v}' in ${name} (1-65535)")))?;
+        let Some(p) = number(v, 1..=65535) else {
+            return Err(Error::config(format!("invalid port '{v}' in ${name} (1-65535)")));
+        };
         return Ok((p, format!("port {p} from ${name}")));
     }
     Ok((DEFAULT_PORT, format!("port {DEFAULT_PORT} by default; set --port or $PORT")))
@@ -260,58 +284,37 @@ pub fn parse_probe(
     unix: Option<PathBuf>,
     vars: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Target> {
-    let raw = target.unwrap_or("/");
-    if raw.starts_with('/') {
-        let path = raw.split_once('#').map_or(raw, |(p, _)| p).to_string();
-        check_path(raw, &path)?;
-        if let Some(sock) = unix {
-            if port.is_some() {
-                return Err(Error::config("--port and --unix exclude each other"));
-            }
-            let shown = format!("http://localhost{path} via unix:{}", sock.display());
-            let check = Check::Http { dest: Dest::Unix(sock), host: "localhost".into(), path, auth: None };
-            return Ok(Target { check, shown, port_note: None });
-        }
-        let (port, note) = probe_port(port, vars)?;
-        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let check =
-            Check::Http { dest: Dest::Tcp(Host::Ip(ip), port), host: format!("127.0.0.1:{port}"), path, auth: None };
-        let shown = format!("http://127.0.0.1:{port}{}", path_of(&check));
-        return Ok(Target { check, shown, port_note: Some(note) });
-    }
-    let url = parse_url(raw)?;
-    if let (Some(a), Some(b)) = (url.port, port) {
-        if a != b {
-            return Err(bad(raw, format!("--port {b} conflicts with port {a} in the URL")));
-        }
-    }
     if unix.is_some() && port.is_some() {
         return Err(Error::config("--port and --unix exclude each other"));
     }
-    match url.scheme.as_str() {
-        "http" => Ok(http_target(url, port, unix)),
-        "tcp" if unix.is_some() => Err(bad(raw, "--unix sends HTTP; a tcp:// target cannot use it")),
-        "tcp" => tcp_target(raw, url, port),
-        "https" => Err(https_error(raw)),
-        s => Err(bad(raw, format!("unsupported scheme '{s}' (http, tcp)"))),
+    let raw = target.unwrap_or("/");
+    if !raw.starts_with('/') {
+        return url_target(raw, port, unix, "http, tcp");
     }
-}
-
-fn path_of(check: &Check) -> &str {
-    match check {
-        Check::Http { path, .. } => path,
-        _ => "",
+    let path = raw.split_once('#').map_or(raw, |(p, _)| p).to_string();
+    check_path(raw, &path)?;
+    let url = |host, host_text: &str, port| Url {
+        scheme: "http",
+        userinfo: None,
+        host,
+        host_text: host_text.to_string(),
+        port,
+        path,
+    };
+    if unix.is_some() {
+        return Ok(http_target(url(Host::Localhost, "localhost", None), None, unix));
     }
+    let (port, note) = probe_port(port, vars)?;
+    let local = url(Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), "127.0.0.1", Some(port));
+    Ok(Target { port_note: Some(note), ..http_target(local, None, None) })
 }
 
 /// One `pidone wait` / `--wait` target.
 pub fn parse_wait(raw: &str) -> Result<Target> {
-    let lower = raw.get(..7).map(str::to_ascii_lowercase);
-    if lower.as_deref() == Some("file://") {
-        let rest = raw.get(7..).unwrap_or("");
+    if let Some(rest) = raw.get(..7).filter(|s| s.eq_ignore_ascii_case("file://")).and(raw.get(7..)) {
         let path = rest.strip_prefix("localhost").unwrap_or(rest);
         if !path.starts_with('/') || path.len() < 2 {
-            return Err(bad(raw, "expected file:///absolute/path"));
+            return Err(bad(raw, format_args!("expected file:///absolute/path")));
         }
         return Ok(Target {
             check: Check::File(PathBuf::from(path)),
@@ -319,13 +322,7 @@ pub fn parse_wait(raw: &str) -> Result<Target> {
             port_note: None,
         });
     }
-    let url = parse_url(raw)?;
-    match url.scheme.as_str() {
-        "http" => Ok(http_target(url, None, None)),
-        "tcp" => tcp_target(raw, url, None),
-        "https" => Err(https_error(raw)),
-        s => Err(bad(raw, format!("unsupported scheme '{s}' (tcp, http, file)"))),
-    }
+    url_target(raw, None, None, "tcp, http, file")
 }
 
 #[cfg(test)]

@@ -40,14 +40,14 @@ pub fn ends_wait(sig: i32) -> bool {
     !matches!(sig, signals::SIGCHLD | 18 | 20 | 21 | 22 | 23 | 28)
 }
 
-fn pending_list(targets: &[Target], last: &[Option<String>], done: &[bool]) -> String {
-    let mut parts = Vec::new();
-    for ((t, l), d) in targets.iter().zip(last).zip(done) {
-        if !d {
-            parts.push(format!("{} ({})", t.shown, l.as_deref().unwrap_or("not tried yet")));
-        }
+/// `tcp://db:5432 (connection refused), http://api/ (not tried yet)`.
+fn pending_list(pending: &[(&Target, Option<String>)]) -> String {
+    let mut out = String::new();
+    for (t, last) in pending {
+        let sep = if out.is_empty() { "" } else { ", " };
+        out.extend([sep, &t.shown, " (", last.as_deref().unwrap_or("not tried yet"), ")"]);
     }
-    parts.join(", ")
+    out
 }
 
 /// Sleep up to `d`, or less when a signal arrives; a signal that ends the wait
@@ -57,8 +57,10 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
         std::thread::sleep(d);
         return Ok(());
     };
-    // Round up, so the loop never spins on a sub-millisecond remainder.
-    let ms = i32::try_from(d.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+    // Round up, so the loop never spins on a sub-millisecond remainder (in u64:
+    // dividing the u128 of `as_micros` links the u128 division routines).
+    let ms = d.as_secs().saturating_mul(1000).saturating_add(u64::from(d.subsec_micros().div_ceil(1000)));
+    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
     let failed = |e| End::Failed(format!("reading signals: {}", errno_text(e)));
     if !sys::poll_readable(fd.as_raw_fd(), ms).map_err(failed)? {
         return Ok(());
@@ -94,15 +96,13 @@ pub fn wait_all(
     let start = Instant::now();
     let deadline = start + timeout;
     let spec = Spec::plain();
-    let mut last: Vec<Option<String>> = vec![None; targets.len()];
-    let mut done = vec![false; targets.len()];
+    // The targets still to answer, each with why its last attempt failed.
+    let mut pending: Vec<(&Target, Option<String>)> = targets.iter().map(|t| (t, None)).collect();
     let mut next_progress = start + PROGRESS;
     loop {
         let round = Instant::now();
-        for ((t, d), l) in targets.iter().zip(done.iter_mut()).zip(last.iter_mut()) {
-            if *d {
-                continue;
-            }
+        let mut i = 0;
+        while let Some((t, last)) = pending.get_mut(i) {
             sleep_watching(signals, Duration::ZERO)?;
             let now = Instant::now();
             if now >= deadline {
@@ -110,27 +110,28 @@ pub fn wait_all(
             }
             match attempt(t, &spec, interval.min(deadline - now).max(FLOOR)) {
                 Ok(()) => {
-                    *d = true;
                     log::info!("{} answered after {}", t.shown, show(start.elapsed()));
+                    pending.remove(i);
                 }
                 Err(e) => {
                     log::debug!("{}: {e}", t.shown);
-                    *l = Some(e);
+                    *last = Some(e);
+                    i += 1;
                 }
             }
         }
-        if done.iter().all(|&d| d) {
+        if pending.is_empty() {
             return Ok(());
         }
         loop {
             let now = Instant::now();
             if now >= deadline {
-                let what = pending_list(targets, &last, &done);
+                let what = pending_list(&pending);
                 return Err(End::Timeout(format!("timed out after {} waiting for {what}", show(timeout))));
             }
             if now >= next_progress {
                 let left = deadline - now;
-                log::warning!("still waiting for {} ({} left)", pending_list(targets, &last, &done), show(left));
+                log::warning!("still waiting for {} ({} left)", pending_list(&pending), show(left));
                 next_progress = now + PROGRESS;
             }
             let next_round = round + interval;
