@@ -9,8 +9,8 @@ HELPER   := target/debug/pidone-testhelper
 CARGO    ?= cargo
 
 # Debian packages the tests use: unshare (util-linux), python3 (pty test),
-# file (static-link check).
-DEB_PKGS := util-linux python3 file procps
+# file (static-link check), binutils (nm, strip for the tiny build).
+DEB_PKGS := util-linux python3 file procps binutils
 
 # The tiny build: the same sources with the standard library rebuilt for size
 # on a nightly pinned by date. The installed `nightly` channel is used when it
@@ -20,7 +20,7 @@ NIGHTLY := $(shell grep -qs 'date = "$(NIGHTLY_DATE)"' "$$(rustc +nightly --prin
 TINY_BIN := $(DIST)/pidone-tiny
 TINY_DIR := target/tiny
 TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,--no-eh-frame-hdr \
-	-Clink-arg=-Wl,-z,noseparate-code -Clink-arg=-Wl,-z,norelro -Clink-arg=-Wl,--build-id=none \
+	-Clink-arg=-Wl,-z,noseparate-code -Clink-arg=-Wl,-z,norelro -Clink-arg=-Wl,-z,common-page-size=64 -Clink-arg=-Wl,--build-id=none \
 	-Cllvm-args=-enable-machine-outliner=always
 
 FUZZ_SECONDS ?= 60
@@ -39,11 +39,15 @@ build: musl-target
 	@echo "built $(BIN): $$(stat -c %s $(BIN)) bytes, statically linked"
 
 ## tiny: dist/pidone-tiny, std rebuilt for size with immediate-abort panics
+## and rlsf's allocator in place of musl's mallocng (feature tlsf, src/heap.rs)
 tiny: nightly
-	RUSTFLAGS="$(TINY_FLAGS)" $(CARGO) +$(NIGHTLY) build --release --locked --target $(TARGET) -p pidone \
+	CARGO_PROFILE_RELEASE_STRIP=debuginfo RUSTFLAGS="$(TINY_FLAGS)" $(CARGO) +$(NIGHTLY) build --release --locked \
+		--target $(TARGET) -p pidone --features tlsf \
 		-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --target-dir $(TINY_DIR)
+	@if nm $(TINY_DIR)/$(TARGET)/release/pidone | grep -q __libc_malloc_impl; then \
+		echo "musl's malloc was linked beside src/heap.rs: some libc entry point is missing there"; exit 1; fi
 	@mkdir -p $(DIST)
-	cp $(TINY_DIR)/$(TARGET)/release/pidone $(TINY_BIN)
+	strip -o $(TINY_BIN) $(TINY_DIR)/$(TARGET)/release/pidone
 	@file $(TINY_BIN) | grep -q 'statically linked' || { echo "$(TINY_BIN) is not statically linked"; exit 1; }
 	@echo "built $(TINY_BIN): $$(stat -c %s $(TINY_BIN)) bytes, statically linked"
 
@@ -62,6 +66,7 @@ deps:
 	command -v python3 >/dev/null || missing="$$missing python3"; \
 	command -v file    >/dev/null || missing="$$missing file"; \
 	command -v ps      >/dev/null || missing="$$missing procps"; \
+	command -v strip   >/dev/null || missing="$$missing binutils"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -80,6 +85,7 @@ lint:
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p pidone --all-targets --features tlsf -- -D warnings
 
 ## test: lint, unit tests, the integration suite against dist/pidone, then
 ## the e2e suite in real containers when a Docker engine answers
@@ -142,6 +148,7 @@ e2e: image dist
 
 ## test-tiny: the integration suite against dist/pidone-tiny
 test-tiny: deps tiny helper
+	$(CARGO) test --locked -p pidone --lib --features tlsf
 	PIDONE_BIN=$(CURDIR)/$(TINY_BIN) PIDONE_TESTHELPER=$(CURDIR)/$(HELPER) \
 		$(CARGO) test --locked -p pidone --tests -- --test-threads=2
 

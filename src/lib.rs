@@ -11,6 +11,8 @@ pub mod env;
 pub mod error;
 pub mod exec;
 pub mod fuzzing;
+#[cfg(feature = "tlsf")]
+mod heap;
 pub mod log;
 pub mod probe;
 pub mod signals;
