@@ -16,6 +16,7 @@ use crate::log;
 use db::{Group, Table, User};
 use drop::Creds;
 use spec::{Spec, Token};
+use std::fmt;
 
 /// The kernel's NGROUPS_MAX.
 const MAX_GROUPS: usize = 65536;
@@ -32,36 +33,30 @@ struct Target {
 
 /// Resolve `spec` against the passwd and group tables.
 fn resolve(spec: &Spec, users: &Table<User>, groups: &Table<Group>) -> Result<Target> {
-    let entry = match &spec.user {
-        Token::Name(n) => Some(users.by_name("user", n)?),
+    let (uid, entry) = match &spec.user {
+        Token::Name(n) => {
+            let u = users.by_name("user", n)?;
+            (u.uid, Some(u))
+        }
         // Several names for one uid (root, toor) are normal: the first wins.
-        Token::Id(id) => users.entries.iter().find(|u| u.uid == *id),
-    };
-    let uid = match (&spec.user, entry) {
-        (Token::Id(id), _) => *id,
-        (Token::Name(_), Some(u)) => u.uid,
-        // by_name returned an entry or an error above.
-        (Token::Name(n), None) => return Err(Error::config(format!("unknown user '{n}'"))),
+        Token::Id(id) => (*id, users.entries.iter().find(|u| u.uid == *id)),
     };
     let what = match &spec.user {
         Token::Name(n) => format!("user '{n}' (uid {uid})"),
         Token::Id(id) => format!("uid {id}"),
     };
-    let (gid, mut list) = match (&spec.group, entry) {
-        (Some(Token::Id(g)), _) => (*g, vec![*g]),
-        (Some(Token::Name(n)), _) => {
-            let g = groups.by_name("group", n)?.gid;
-            (g, vec![g])
-        }
-        (None, Some(u)) => {
-            // initgroups: the primary group, then every group listing the user.
-            let mut list = vec![u.gid];
-            list.extend(groups.entries.iter().filter(|g| g.members.contains(&u.name)).map(|g| g.gid));
-            (u.gid, list)
-        }
+    let gid = match (&spec.group, entry) {
+        (Some(Token::Id(g)), _) => *g,
+        (Some(Token::Name(n)), _) => groups.by_name("group", n)?.gid,
+        (None, Some(u)) => u.gid,
         // A uid without a passwd entry: its own number, never an implicit 0.
-        (None, None) => (uid, vec![uid]),
+        (None, None) => uid,
     };
+    let mut list = vec![gid];
+    if let (None, Some(u)) = (&spec.group, entry) {
+        // initgroups: the primary group, then every group listing the user.
+        list.extend(groups.entries.iter().filter(|g| g.members.contains(&u.name)).map(|g| g.gid));
+    }
     // The kernel keeps the list sorted anyway; sorting also deduplicates cheaply.
     list.sort_unstable();
     list.dedup();
@@ -88,7 +83,7 @@ fn set_home(env: &mut Environment, home: &str, root_home: &str) {
     }
 }
 
-fn refuse_root(why: &str) -> Error {
+fn refuse_root(why: fmt::Arguments<'_>) -> Error {
     Error::config(format!(
         "refusing to run the command as root ({why}): set --user/PIDONE_USER to a non-root user \
          (e.g. --user 10001:10001), or pass --allow-root"
@@ -115,7 +110,7 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
         } else if opts.allow_root {
             log::info!("running the command as root (--allow-root)");
         } else {
-            return Err(refuse_root("pidone was started as root and no --user is given"));
+            return Err(refuse_root(format_args!("pidone was started as root and no --user is given")));
         }
         return Ok(());
     };
@@ -126,7 +121,7 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
     let target = resolve(&spec, &users, &groups).map_err(|e| e.context(format!("--user '{shown}'")))?;
     let Target { creds, home, what } = &target;
     if creds.uid == 0 && !opts.allow_root {
-        return Err(refuse_root(&format!("--user '{shown}' resolves to uid 0")));
+        return Err(refuse_root(format_args!("--user '{shown}' resolves to uid 0")));
     }
     if euid != 0 {
         // Started non-root (Docker USER, Kubernetes runAsUser): nothing can
@@ -154,7 +149,7 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
     drop::switch(creds, !opts.allow_new_privs)?;
     set_home(env, home, root_home(&users));
     let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };
-    log::info!("{how}: {what}, gid {}, groups {}", creds.gid, drop::list(&creds.groups));
+    log::info!("{how}: {what}, gid {}, groups {}", creds.gid, drop::Ids(&creds.groups));
     Ok(())
 }
 
