@@ -7,7 +7,7 @@
 
 use crate::error::errno_text;
 use crate::log;
-use crate::signals;
+use crate::signals::{self, Name};
 use nix::errno::Errno;
 
 /// Cap on one /proc/PID/stat read (a real one is well under 2 KiB).
@@ -107,16 +107,16 @@ pub fn send(target: i32, sig: i32) -> Result<(), Errno> {
 pub fn signal_leftovers(sig: i32, pid1: bool, child_pgrp: i32, skip_pgrp: Option<i32>) -> Option<usize> {
     let me = std::process::id() as i32;
     let Some(procs) = scan() else {
-        log::debug!("/proc unusable: sending {} without a process list", signals::name(sig));
+        log::debug!("/proc unusable: sending {} without a process list", Name(sig));
         if let Err(e) = send(if pid1 { -1 } else { -child_pgrp }, sig) {
-            log::debug!("cannot send {}: {}", signals::name(sig), errno_text(e));
+            log::debug!("cannot send {}: {}", Name(sig), errno_text(e));
         }
         return None;
     };
     let list = targets(&procs, me, pid1, skip_pgrp);
     for &pid in &list {
         if let Err(e) = send(pid, sig) {
-            log::debug!("cannot send {} to pid {pid}: {}", signals::name(sig), errno_text(e));
+            log::debug!("cannot send {} to pid {pid}: {}", Name(sig), errno_text(e));
         }
     }
     Some(list.len())
