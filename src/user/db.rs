@@ -178,33 +178,33 @@ impl Entry for Group {
 }
 
 impl<T: Entry> Table<T> {
-    /// The first entry matching `pred`; later matches are reported, not used.
-    pub fn first(&self, what: &str, pred: impl Fn(&T) -> bool) -> Option<&T> {
-        let mut hits = self.entries.iter().filter(|e| pred(e));
-        let first = hits.next()?;
+    /// The entry named `name`, or an error saying why there is none. The
+    /// first entry wins; a later one is reported, not used.
+    pub fn by_name(&self, kind: &str, name: &str) -> Result<&T> {
+        let mut hits = self.entries.iter().filter(|e| e.name() == name);
+        let Some(first) = hits.next() else {
+            return Err(missing(self.path, self.present, kind, name));
+        };
         if let Some(dup) = hits.next() {
             log::warning!(
-                "{}:{}: {what} also defined on line {}; using line {}",
+                "{}:{}: {kind} '{name}' also defined on line {}; using line {}",
                 self.path,
                 dup.line(),
                 first.line(),
                 first.line()
             );
         }
-        Some(first)
+        Ok(first)
     }
+}
 
-    /// The entry named `name`, or an error saying why there is none.
-    pub fn by_name(&self, kind: &str, name: &str) -> Result<&T> {
-        if !self.present {
-            return Err(Error::config(format!(
-                "{kind} '{name}': there is no {} in the image; use a numeric id",
-                self.path
-            )));
-        }
-        self.first(&format!("{kind} '{name}'"), |e| e.name() == name)
-            .ok_or_else(|| Error::config(format!("unknown {kind} '{name}' (not in {})", self.path)))
-    }
+/// Why no entry of `path` is named `name`.
+fn missing(path: &str, present: bool, kind: &str, name: &str) -> Error {
+    Error::config(if present {
+        format!("unknown {kind} '{name}' (not in {path})")
+    } else {
+        format!("{kind} '{name}': there is no {path} in the image; use a numeric id")
+    })
 }
 
 #[cfg(test)]
