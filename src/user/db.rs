@@ -119,13 +119,8 @@ fn id(v: &str, what: &str) -> std::result::Result<u32, String> {
 pub(crate) fn parse_users(path: &'static str, text: &[u8]) -> Vec<User> {
     let mut out = Vec::new();
     parse_table(path, text, 7, &mut |&[name, _, uid, gid, _, home, _], line| {
-        out.push(User {
-            name: name.to_string(),
-            uid: id(uid, "uid")?,
-            gid: id(gid, "gid")?,
-            home: home.to_string(),
-            line,
-        });
+        let (uid, gid) = (id(uid, "uid")?, id(gid, "gid")?);
+        out.push(User { name: name.to_string(), uid, gid, home: home.to_string(), line });
         Ok(())
     });
     out
@@ -133,9 +128,13 @@ pub(crate) fn parse_users(path: &'static str, text: &[u8]) -> Vec<User> {
 
 pub(crate) fn parse_groups(path: &'static str, text: &[u8]) -> Vec<Group> {
     let mut out = Vec::new();
-    parse_table(path, text, 4, &mut |&[name, _, gid, members, ..], line| {
-        let members = members.split(',').filter(|m| !m.is_empty()).map(str::to_string).collect();
-        out.push(Group { name: name.to_string(), gid: id(gid, "gid")?, members, line });
+    parse_table(path, text, 4, &mut |&[name, _, gid, list, ..], line| {
+        let gid = id(gid, "gid")?;
+        let mut members = Vec::new();
+        for m in list.split(',').filter(|m| !m.is_empty()) {
+            members.push(m.to_string());
+        }
+        out.push(Group { name: name.to_string(), gid, members, line });
         Ok(())
     });
     out
