@@ -6,7 +6,7 @@
 //! fields, an empty name or an id that is not a strict decimal id is skipped
 //! with a warning and is never read as id 0.
 
-use super::spec::{parse_id, printable};
+use super::spec::{Printable, parse_id};
 use crate::error::{Error, Result, io_text};
 use crate::log;
 use std::os::unix::fs::OpenOptionsExt;
@@ -113,7 +113,7 @@ fn parse_table(
 }
 
 fn id(v: &str, what: &str) -> std::result::Result<u32, String> {
-    parse_id(v).map_err(|e| format!("{what} field '{}': {e}", printable(v)))
+    parse_id(v).map_err(|e| format!("{what} field '{}': {e}", Printable(v)))
 }
 
 pub(crate) fn parse_users(path: &'static str, text: &[u8]) -> Vec<User> {

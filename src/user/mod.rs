@@ -114,7 +114,7 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
         }
         return Ok(());
     };
-    let shown = spec::printable(text);
+    let shown = spec::Printable(text);
     let spec = spec::parse(text).map_err(|why| Error::config(format!("--user '{shown}': {why}")))?;
     let users = db::users()?;
     let groups = db::groups()?;

@@ -12,6 +12,8 @@
 //! passwd line named `1000` (or `99999999999999999999`) cannot map a numeric
 //! spec to another uid. Out-of-range ids are errors, never truncated.
 
+use std::fmt::{self, Write};
+
 /// The largest uid or gid accepted (Docker, moby/sys and the kubelet use the same).
 pub const MAX_ID: u32 = 2_147_483_647;
 
@@ -68,16 +70,21 @@ pub fn parse_id(s: &str) -> Result<u32, &'static str> {
     }
 }
 
-/// `s` for a one-line message: control characters shown as `?`.
-pub fn printable(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+/// A string for a one-line message: control characters shown as `?`.
+#[derive(Debug, Clone, Copy)]
+pub struct Printable<'a>(pub &'a str);
+
+impl fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.chars().try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))
+    }
 }
 
 fn token(s: &str, what: &str) -> Result<Token, String> {
     if s.bytes().all(|b| b.is_ascii_digit()) {
         return parse_id(s).map(Token::Id).map_err(|e| format!("{what} id '{s}': {e}"));
     }
-    let bad = |why: &str| Err(format!("{what} '{}': {why}", printable(s)));
+    let bad = |why: &str| Err(format!("{what} '{}': {why}", Printable(s)));
     if s.chars().any(char::is_whitespace) {
         return bad("whitespace is not allowed");
     }
