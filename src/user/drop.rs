@@ -152,6 +152,11 @@ fn check(ok: bool, what: fmt::Arguments<'_>) -> Result<()> {
     if ok { Ok(()) } else { Err(unverified(what)) }
 }
 
+/// The real, effective and saved ids must all be `want`.
+fn same_ids(kind: &str, got: [u32; 3], want: u32) -> Result<()> {
+    check(got == [want; 3], format_args!("{kind} are {}, expected {want}", Ids(&got)))
+}
+
 /// A raw credential syscall with three id arguments; true when it succeeded.
 /// Raw, so a success (which must not happen) changes this thread only and is
 /// reported rather than applied process-wide by libc.
@@ -163,11 +168,9 @@ fn raw_id_call(nr: libc::c_long, a: u32, b: u32, c: u32) -> bool {
 fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
     let err = |what: &str, e: Errno| unverified(format_args!("{what}: {}", errno_text(e)));
     let u = nix::unistd::getresuid().map_err(|e| err("getresuid", e))?;
-    let got = [u.real.as_raw(), u.effective.as_raw(), u.saved.as_raw()];
-    check(got == [to.uid; 3], format_args!("uids are {}, expected {}", Ids(&got), to.uid))?;
+    same_ids("uids", [u.real.as_raw(), u.effective.as_raw(), u.saved.as_raw()], to.uid)?;
     let g = nix::unistd::getresgid().map_err(|e| err("getresgid", e))?;
-    let got = [g.real.as_raw(), g.effective.as_raw(), g.saved.as_raw()];
-    check(got == [to.gid; 3], format_args!("gids are {}, expected {}", Ids(&got), to.gid))?;
+    same_ids("gids", [g.real.as_raw(), g.effective.as_raw(), g.saved.as_raw()], to.gid)?;
     let mut groups: Vec<u32> =
         nix::unistd::getgroups().map_err(|e| err("getgroups", e))?.into_iter().map(Gid::as_raw).collect();
     groups.sort_unstable();
@@ -191,6 +194,11 @@ fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
         caps == [CapData::default(); 2],
         format_args!("capabilities remain in the effective, permitted or inheritable set"),
     )?;
-    let left: Vec<u32> = (0..=CAP_MAX).filter(|&c| in_bounding_set(c) == Some(true)).collect();
+    let mut left = Vec::new();
+    for cap in 0..=CAP_MAX {
+        if in_bounding_set(cap) == Some(true) {
+            left.push(cap);
+        }
+    }
     check(left.is_empty(), format_args!("capabilities {} remain in the bounding set", Ids(&left)))
 }
