@@ -140,16 +140,15 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
             );
         }
         log::info!("already running as uid {euid}: --user '{shown}' changes nothing");
-        set_home(env, home, root_home(&users));
-        return Ok(());
+    } else {
+        if creds.groups.contains(&0) || creds.gid == 0 {
+            log::warning!("--user '{shown}': the command runs with group 0 (root) among its groups");
+        }
+        drop::switch(creds, !opts.allow_new_privs)?;
+        let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };
+        log::info!("{how}: {what}, gid {}, groups {}", creds.gid, drop::Ids(&creds.groups));
     }
-    if creds.groups.contains(&0) || creds.gid == 0 {
-        log::warning!("--user '{shown}': the command runs with group 0 (root) among its groups");
-    }
-    drop::switch(creds, !opts.allow_new_privs)?;
     set_home(env, home, root_home(&users));
-    let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };
-    log::info!("{how}: {what}, gid {}, groups {}", creds.gid, drop::Ids(&creds.groups));
     Ok(())
 }
 
