@@ -28,10 +28,9 @@ use std::time::{Duration, Instant};
 pub fn run(opts: Run, base: env::Environment) -> Result<i32> {
     // Block first: a signal sent while pidone starts stays pending and is
     // forwarded once the child runs.
-    let inherited = sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised()))
-        .map_err(|e| Error::config(format!("cannot block signals: {}", errno_text(e))))?;
-    let sfd = sys::signalfd(SigSet::supervised())
-        .map_err(|e| Error::config(format!("cannot create a signalfd: {}", errno_text(e))))?;
+    let inherited =
+        sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised())).map_err(|e| cannot("block signals", e))?;
+    let sfd = sys::signalfd(SigSet::supervised()).map_err(|e| cannot("create a signalfd", e))?;
     let pid1 = std::process::id() == 1;
     if !pid1 {
         // Orphans of the tree must come back to pidone to be reaped and drained.
@@ -73,6 +72,11 @@ pub fn run(opts: Run, base: env::Environment) -> Result<i32> {
         machine: Shutdown::new(opts.grace, opts.map, group),
     };
     Ok(sup.run())
+}
+
+/// `cannot WHAT: ERRNO`: a start-up step failed (exit 125).
+fn cannot(what: &str, e: Errno) -> Error {
+    Error::config(format!("cannot {what}: {}", errno_text(e)))
 }
 
 struct Supervisor {
