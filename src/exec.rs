@@ -36,7 +36,10 @@ fn cstring(s: &OsStr, what: &str) -> Result<CString> {
 }
 
 fn null_terminated(v: &[CString]) -> Vec<*const libc::c_char> {
-    let mut out: Vec<_> = v.iter().map(|c| c.as_ptr()).collect();
+    let mut out = Vec::with_capacity(v.len() + 1);
+    for c in v {
+        out.push(c.as_ptr());
+    }
     out.push(std::ptr::null());
     out
 }

@@ -55,7 +55,9 @@ fn resolve(spec: &Spec, users: &Table<User>, groups: &Table<Group>) -> Result<Ta
     let mut list = vec![gid];
     if let (None, Some(u)) = (&spec.group, entry) {
         // initgroups: the primary group, then every group listing the user.
-        list.extend(groups.entries.iter().filter(|g| g.members.contains(&u.name)).map(|g| g.gid));
+        for g in groups.entries.iter().filter(|g| g.members.contains(&u.name)) {
+            list.push(g.gid);
+        }
     }
     // The kernel keeps the list sorted anyway; sorting also deduplicates cheaply.
     list.sort_unstable();
@@ -115,10 +117,11 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
         return Ok(());
     };
     let shown = spec::Printable(text);
-    let spec = spec::parse(text).map_err(|why| Error::config(format!("--user '{shown}': {why}")))?;
+    let opt = |e: Error| e.context(format_args!("--user '{shown}'"));
+    let spec = spec::parse(text).map_err(opt)?;
     let users = db::users()?;
     let groups = db::groups()?;
-    let target = resolve(&spec, &users, &groups).map_err(|e| e.context(format!("--user '{shown}'")))?;
+    let target = resolve(&spec, &users, &groups).map_err(opt)?;
     let Target { creds, home, what } = &target;
     if creds.uid == 0 && !opts.allow_root {
         return Err(refuse_root(format_args!("--user '{shown}' resolves to uid 0")));

@@ -12,6 +12,7 @@
 //! passwd line named `1000` (or `99999999999999999999`) cannot map a numeric
 //! spec to another uid. Out-of-range ids are errors, never truncated.
 
+use crate::error::{Error, Result};
 use std::fmt::{self, Write};
 
 /// The largest uid or gid accepted (Docker, moby/sys and the kubelet use the same).
@@ -33,18 +34,19 @@ pub struct Spec {
     pub group: Option<Token>,
 }
 
-/// Parse a spec; the error is the reason only (the caller names the option).
-pub fn parse(s: &str) -> Result<Spec, String> {
+/// Parse a spec; the error gives the reason only (the caller names the option).
+pub fn parse(s: &str) -> Result<Spec> {
+    let form = |why: &str| Err(Error::config(format!("{why} (expected USER[:GROUP])")));
     if s.is_empty() {
-        return Err("empty user spec (expected USER[:GROUP])".into());
+        return form("empty user spec");
     }
     let (user, group) = match s.split_once(':') {
         None => (s, None),
-        Some((_, g)) if g.contains(':') => return Err("too many ':' (expected USER[:GROUP])".into()),
+        Some((_, g)) if g.contains(':') => return form("too many ':'"),
         Some((u, g)) => (u, Some(g)),
     };
     if user.is_empty() {
-        return Err("the user part is required (expected USER[:GROUP])".into());
+        return form("the user part is required");
     }
     let user = token(user, "user")?;
     let group = match group {
@@ -55,7 +57,7 @@ pub fn parse(s: &str) -> Result<Spec, String> {
 }
 
 /// Parse a strict decimal id: no sign, no leading zero, no overflow.
-pub fn parse_id(s: &str) -> Result<u32, &'static str> {
+pub fn parse_id(s: &str) -> std::result::Result<u32, &'static str> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err("not a number");
     }
@@ -80,11 +82,11 @@ impl fmt::Display for Printable<'_> {
     }
 }
 
-fn token(s: &str, what: &str) -> Result<Token, String> {
+fn token(s: &str, what: &str) -> Result<Token> {
     if s.bytes().all(|b| b.is_ascii_digit()) {
-        return parse_id(s).map(Token::Id).map_err(|e| format!("{what} id '{s}': {e}"));
+        return parse_id(s).map(Token::Id).map_err(|e| Error::config(format!("{what} id '{s}': {e}")));
     }
-    let bad = |why: &str| Err(format!("{what} '{}': {why}", Printable(s)));
+    let bad = |why: &str| Err(Error::config(format!("{what} '{}': {why}", Printable(s))));
     if s.chars().any(char::is_whitespace) {
         return bad("whitespace is not allowed");
     }
