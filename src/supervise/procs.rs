@@ -111,21 +111,23 @@ pub fn send(target: i32, sig: i32) -> Result<(), Errno> {
 /// Send `sig` once to every remaining process (but those of `skip_pgrp`).
 /// Returns how many were signalled, when /proc could tell.
 pub fn signal_leftovers(sig: i32, pid1: bool, child_pgrp: i32, skip_pgrp: Option<i32>) -> Option<usize> {
-    let me = own_pid();
     let Some(procs) = scan() else {
         log::debug!("/proc unusable: sending {} without a process list", Name(sig));
-        if let Err(e) = send(if pid1 { -1 } else { -child_pgrp }, sig) {
-            log::debug!("cannot send {}: {}", Name(sig), errno_text(e));
-        }
+        send_logged(if pid1 { -1 } else { -child_pgrp }, sig);
         return None;
     };
-    let list = targets(&procs, me, pid1, skip_pgrp);
+    let list = targets(&procs, own_pid(), pid1, skip_pgrp);
     for &pid in &list {
-        if let Err(e) = send(pid, sig) {
-            log::debug!("cannot send {} to pid {pid}: {}", Name(sig), errno_text(e));
-        }
+        send_logged(pid, sig);
     }
     Some(list.len())
+}
+
+/// [`send`], logging a failure (a process may be gone already).
+fn send_logged(target: i32, sig: i32) {
+    if let Err(e) = send(target, sig) {
+        log::debug!("kill({target}, {}) failed: {}", Name(sig), errno_text(e));
+    }
 }
 
 /// SIGKILL everything that is left. As PID 1 one `kill(-1)` reaches the whole
