@@ -27,8 +27,18 @@ struct Target {
     creds: Creds,
     /// The passwd home, `/` when the user has no entry (or an empty home).
     home: String,
-    /// How the spec resolved, for messages: `user "app" (uid 1000)`.
-    what: String,
+}
+
+/// How a spec's user resolved, for messages: `user 'app' (uid 1000)`, `uid 1000`.
+struct Who<'a>(&'a Token, u32);
+
+impl fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Token::Name(n) => write!(f, "user '{n}' (uid {})", self.1),
+            Token::Id(id) => write!(f, "uid {id}"),
+        }
+    }
 }
 
 /// Resolve `spec` against the passwd and group tables.
@@ -40,10 +50,6 @@ fn resolve(spec: &Spec, users: &Table<User>, groups: &Table<Group>) -> Result<Ta
         }
         // Several names for one uid (root, toor) are normal: the first wins.
         Token::Id(id) => (*id, users.entries.iter().find(|u| u.uid == *id)),
-    };
-    let what = match &spec.user {
-        Token::Name(n) => format!("user '{n}' (uid {uid})"),
-        Token::Id(id) => format!("uid {id}"),
     };
     let gid = match (&spec.group, entry) {
         (Some(Token::Id(g)), _) => *g,
@@ -63,10 +69,14 @@ fn resolve(spec: &Spec, users: &Table<User>, groups: &Table<Group>) -> Result<Ta
     list.sort_unstable();
     list.dedup();
     if list.len() > MAX_GROUPS {
-        return Err(Error::config(format!("{what} has {} groups, more than the kernel's {MAX_GROUPS}", list.len())));
+        return Err(Error::config(format!(
+            "{} has {} groups, more than the kernel's {MAX_GROUPS}",
+            Who(&spec.user, uid),
+            list.len()
+        )));
     }
     let home = entry.map(|u| u.home.as_str()).filter(|h| !h.is_empty()).unwrap_or("/").to_string();
-    Ok(Target { creds: Creds { uid, gid, groups: list }, home, what })
+    Ok(Target { creds: Creds { uid, gid, groups: list }, home })
 }
 
 /// Root's home as the image defines it (HOME equal to it counts as unset).
@@ -122,7 +132,8 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
     let users = db::users()?;
     let groups = db::groups()?;
     let target = resolve(&spec, &users, &groups).map_err(opt)?;
-    let Target { creds, home, what } = &target;
+    let Target { creds, home } = &target;
+    let what = Who(&spec.user, creds.uid);
     if creds.uid == 0 && !opts.allow_root {
         return Err(refuse_root(format_args!("--user '{shown}' resolves to uid 0")));
     }

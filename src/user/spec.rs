@@ -86,23 +86,22 @@ fn token(s: &str, what: &str) -> Result<Token> {
     if s.bytes().all(|b| b.is_ascii_digit()) {
         return parse_id(s).map(Token::Id).map_err(|e| Error::config(format!("{what} id '{s}': {e}")));
     }
-    let bad = |why: &str| Err(Error::config(format!("{what} '{}': {why}", Printable(s))));
-    if s.chars().any(char::is_whitespace) {
-        return bad("whitespace is not allowed");
-    }
-    if let Some(rest) = s.strip_prefix(['+', '-']) {
+    let why = if s.chars().any(char::is_whitespace) {
+        "whitespace is not allowed"
+    } else if let Some(rest) = s.strip_prefix(['+', '-']) {
         if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-            return bad("signs are not allowed in a numeric id");
+            "signs are not allowed in a numeric id"
+        } else {
+            "a name cannot start with '+' or '-'"
         }
-        return bad("a name cannot start with '+' or '-'");
-    }
-    if s.chars().any(|c| c.is_control() || c == '/') {
-        return bad("control characters and '/' are not allowed");
-    }
-    if s.len() > MAX_NAME {
-        return bad("longer than 255 bytes");
-    }
-    Ok(Token::Name(s.to_string()))
+    } else if s.chars().any(|c| c.is_control() || c == '/') {
+        "control characters and '/' are not allowed"
+    } else if s.len() > MAX_NAME {
+        "longer than 255 bytes"
+    } else {
+        return Ok(Token::Name(s.to_string()));
+    };
+    Err(Error::config(format!("{what} '{}': {why}", Printable(s))))
 }
 
 #[cfg(test)]
