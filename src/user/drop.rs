@@ -8,9 +8,8 @@
 //! capability in any set, and that uid 0 cannot be regained.
 
 use crate::error::{Error, Result, errno_text};
-use crate::sys::prctl;
+use crate::sys::{self, prctl};
 use nix::errno::Errno;
-use nix::unistd::{Gid, Uid};
 use std::fmt;
 
 /// The credentials to switch to.
@@ -115,12 +114,9 @@ pub fn switch(to: &Creds, no_new_privs: bool) -> Result<()> {
     if no_new_privs {
         prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| fail(&"setting no_new_privs", e, ""))?;
     }
-    let groups: Vec<Gid> = to.groups.iter().map(|&g| Gid::from_raw(g)).collect();
-    nix::unistd::setgroups(&groups).map_err(|e| fail(&"setgroups", e, CAP_SETGID))?;
-    let gid = Gid::from_raw(to.gid);
-    nix::unistd::setresgid(gid, gid, gid).map_err(|e| fail(&"setresgid", e, CAP_SETGID))?;
-    let uid = Uid::from_raw(to.uid);
-    nix::unistd::setresuid(uid, uid, uid).map_err(|e| fail(&"setresuid", e, CAP_SETUID))?;
+    sys::setgroups(&to.groups).map_err(|e| fail(&"setgroups", e, CAP_SETGID))?;
+    sys::set_ids(libc::SYS_setresgid, to.gid).map_err(|e| fail(&"setresgid", e, CAP_SETGID))?;
+    sys::set_ids(libc::SYS_setresuid, to.uid).map_err(|e| fail(&"setresuid", e, CAP_SETUID))?;
     if !root {
         // The kernel clears these when every uid leaves 0, unless securebits
         // say otherwise; clear them explicitly (dropping is always allowed).
@@ -171,8 +167,7 @@ fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
     same_ids("uids", [u.real.as_raw(), u.effective.as_raw(), u.saved.as_raw()], to.uid)?;
     let g = nix::unistd::getresgid().map_err(|e| err("getresgid", e))?;
     same_ids("gids", [g.real.as_raw(), g.effective.as_raw(), g.saved.as_raw()], to.gid)?;
-    let mut groups: Vec<u32> =
-        nix::unistd::getgroups().map_err(|e| err("getgroups", e))?.into_iter().map(Gid::as_raw).collect();
+    let mut groups = sys::getgroups().map_err(|e| err("getgroups", e))?;
     groups.sort_unstable();
     groups.dedup();
     // `to.groups` is sorted and deduplicated: any difference fails.
