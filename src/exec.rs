@@ -36,7 +36,12 @@ fn cstring(s: &OsStr, what: &str) -> Result<CString> {
 }
 
 fn null_terminated(v: &[CString]) -> Vec<*const libc::c_char> {
-    v.iter().map(|c| c.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+    let mut out = Vec::with_capacity(v.len() + 1);
+    for c in v {
+        out.push(c.as_ptr());
+    }
+    out.push(std::ptr::null());
+    out
 }
 
 impl Program {
@@ -45,26 +50,24 @@ impl Program {
             return Err(Error::config("no command given"));
         };
         let name = first.to_string_lossy().into_owned();
-        let argv = command.iter().map(|a| cstring(a, "an argument")).collect::<Result<Vec<_>>>()?;
+        let mut argv = Vec::with_capacity(command.len());
+        for arg in command {
+            argv.push(cstring(arg, "an argument")?);
+        }
         let envp = env.to_envp();
-        let candidates = if first.as_bytes().contains(&b'/') {
-            vec![cstring(first, "the command")?]
-        } else if first.is_empty() {
-            Vec::new()
-        } else {
-            let path = env.get("PATH").map_or(OsString::from(DEFAULT_PATH), OsStr::to_os_string);
-            path.as_bytes()
-                .split(|&b| b == b':')
-                .map(|dir| {
-                    let dir = if dir.is_empty() { &b"."[..] } else { dir };
-                    let mut full = dir.to_vec();
-                    full.push(b'/');
-                    full.extend_from_slice(first.as_bytes());
-                    CString::new(full)
-                })
-                .filter_map(std::result::Result::ok)
-                .collect()
-        };
+        let mut candidates = Vec::new();
+        if first.as_bytes().contains(&b'/') {
+            candidates.push(cstring(first, "the command")?);
+        } else if !first.is_empty() {
+            let path = env.get("PATH").map_or(DEFAULT_PATH.as_bytes(), OsStr::as_bytes);
+            for dir in path.split(|&b| b == b':') {
+                let dir = if dir.is_empty() { &b"."[..] } else { dir };
+                // A directory holding a NUL byte cannot be searched: skip it.
+                if let Ok(full) = CString::new([dir, b"/", first.as_bytes()].concat()) {
+                    candidates.push(full);
+                }
+            }
+        }
         let argv_ptrs = null_terminated(&argv);
         let envp_ptrs = null_terminated(&envp);
         Ok(Program { name, candidates, _argv: argv, argv_ptrs, _envp: envp, envp_ptrs })

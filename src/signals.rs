@@ -5,6 +5,7 @@
 //! whatever libc pidone itself is linked with (musl calls 35 its SIGRTMIN).
 
 use crate::error::{Error, Result};
+use std::fmt;
 
 /// The highest signal number the kernel knows on the supported targets.
 pub const MAX: i32 = 64;
@@ -82,53 +83,68 @@ impl SigSet {
     }
 }
 
-/// The name of a signal for messages: `SIGTERM`, `SIGRTMIN+3`, or the number.
+/// A signal as messages show it: `SIGTERM`, `SIGRTMIN+3`, or `signal N`.
+#[derive(Debug, Clone, Copy)]
+pub struct Name(pub i32);
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sig = self.0;
+        if let Some((n, _)) = NAMES.iter().find(|(_, v)| *v == sig) {
+            return write!(f, "SIG{n}");
+        }
+        match sig - RTMIN {
+            0 => f.write_str("SIGRTMIN"),
+            k if (RTMIN..=MAX).contains(&sig) => write!(f, "SIGRTMIN+{k}"),
+            _ => write!(f, "signal {sig}"),
+        }
+    }
+}
+
+/// [`Name`] as a `String`.
 pub fn name(sig: i32) -> String {
-    if let Some((n, _)) = NAMES.iter().find(|(_, v)| *v == sig) {
-        return format!("SIG{n}");
-    }
-    if (RTMIN..=MAX).contains(&sig) {
-        let k = sig - RTMIN;
-        return if k == 0 { "SIGRTMIN".into() } else { format!("SIGRTMIN+{k}") };
-    }
-    format!("signal {sig}")
+    Name(sig).to_string()
 }
 
 /// Parse a signal: `TERM`, `SIGterm`, `15`, `RTMIN+2`, `RTMAX-1`. `allow_zero`
 /// accepts `0` (used as "drop" on the right of `--map`).
 pub fn parse(s: &str, allow_zero: bool) -> Result<i32> {
-    let bad = || Error::config(format!("invalid signal '{s}'"));
     let t = s.trim();
-    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i32 = t.parse().map_err(|_| bad())?;
-        return if (n == 0 && allow_zero) || (1..=MAX).contains(&n) { Ok(n) } else { Err(bad()) };
-    }
-    let up = t.to_ascii_uppercase();
-    let body = up.strip_prefix("SIG").unwrap_or(&up);
-    if let Some((_, n)) = NAMES.iter().find(|(name, _)| *name == body) {
-        return Ok(*n);
-    }
-    let rt = |rest: &str, base: i32, sign: i32| -> Option<i32> {
-        let off: i32 = if rest.is_empty() {
-            0
-        } else {
-            let digits = rest.strip_prefix(if sign > 0 { '+' } else { '-' })?;
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            digits.parse().ok()?
-        };
-        let n = base + sign * off;
-        (RTMIN..=MAX).contains(&n).then_some(n)
-    };
-    let n = if let Some(rest) = body.strip_prefix("RTMIN") {
-        rt(rest, RTMIN, 1)
-    } else if let Some(rest) = body.strip_prefix("RTMAX") {
-        rt(rest, MAX, -1)
+    let n = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse().ok().filter(|&n| (n == 0 && allow_zero) || (1..=MAX).contains(&n))
     } else {
-        None
+        by_name(strip_prefix_ci(t, "SIG").unwrap_or(t))
     };
-    n.ok_or_else(bad)
+    n.ok_or_else(|| Error::config(format!("invalid signal '{s}'")))
+}
+
+/// `s` without `prefix`, compared ignoring ASCII case.
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) { s.get(prefix.len()..) } else { None }
+}
+
+/// A name without `SIG`, in any case: `TERM`, `RTMIN`, `RTMIN+2`, `RTMAX-1`.
+fn by_name(body: &str) -> Option<i32> {
+    if let Some((_, n)) = NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(body)) {
+        return Some(*n);
+    }
+    let (base, sign, rest) = if let Some(rest) = strip_prefix_ci(body, "RTMIN") {
+        (RTMIN, '+', rest)
+    } else {
+        (MAX, '-', strip_prefix_ci(body, "RTMAX")?)
+    };
+    let off: i32 = if rest.is_empty() {
+        0
+    } else {
+        let digits = rest.strip_prefix(sign)?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()?
+    };
+    let n = if sign == '+' { base.checked_add(off)? } else { base - off };
+    (RTMIN..=MAX).contains(&n).then_some(n)
 }
 
 /// The `--map FROM:TO` table: what pidone forwards when it receives a signal.
@@ -156,7 +172,7 @@ impl SignalMap {
         let from = parse(from, false)?;
         let to = parse(to, true)?;
         if matches!(from, SIGKILL | SIGSTOP | SIGCHLD) {
-            return Err(Error::config(format!("cannot map {}: pidone never receives it", name(from))));
+            return Err(Error::config(format!("cannot map {}: pidone never receives it", Name(from))));
         }
         if let Some(slot) = self.to.get_mut(from as usize) {
             *slot = to as u8;

@@ -190,3 +190,31 @@ pub fn foreground_tty() -> Option<RawFd> {
     // SAFETY: isatty and tcgetpgrp only inspect the descriptor.
     (0..=2).find(|&fd| unsafe { libc::isatty(fd) == 1 && libc::tcgetpgrp(fd) == own })
 }
+
+/// setgroups(2) as a raw syscall on the calling thread: pidone is
+/// single-threaded when it drops privileges, so musl's broadcast of credential
+/// calls to every thread (__synccall) is not needed.
+pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
+    // SAFETY: the kernel reads groups.len() gids from a live slice.
+    let rc = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// setresgid(2) or setresuid(2) (`nr`) with one id for all three, raw as
+/// [`setgroups`].
+pub fn set_ids(nr: libc::c_long, id: u32) -> Result<(), Errno> {
+    // SAFETY: integer-only syscall.
+    let rc = unsafe { libc::syscall(nr, id, id, id) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// getgroups(2): the calling thread's supplementary groups.
+pub fn getgroups() -> Result<Vec<u32>, Errno> {
+    // SAFETY: a zero size asks for the count only; nothing is written.
+    let n = unsafe { libc::syscall(libc::SYS_getgroups, 0, std::ptr::null_mut::<u32>()) };
+    let mut out = vec![0u32; usize::try_from(n).map_err(|_| Errno::last())?];
+    // SAFETY: out has room for out.len() gids.
+    let n = unsafe { libc::syscall(libc::SYS_getgroups, out.len(), out.as_mut_ptr()) };
+    out.truncate(usize::try_from(n).map_err(|_| Errno::last())?);
+    Ok(out)
+}

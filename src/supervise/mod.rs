@@ -16,9 +16,10 @@ use crate::cli::{Forward, Run};
 use crate::error::{Error, Result, errno_text};
 use crate::exec::Program;
 use crate::log;
-use crate::signals::{self, SigSet};
+use crate::signals::{self, Name, SigSet};
 use crate::{env, probe, sys, user};
 use nix::errno::Errno;
+use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -27,10 +28,9 @@ use std::time::{Duration, Instant};
 pub fn run(opts: Run, base: env::Environment) -> Result<i32> {
     // Block first: a signal sent while pidone starts stays pending and is
     // forwarded once the child runs.
-    let inherited = sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised()))
-        .map_err(|e| Error::config(format!("cannot block signals: {}", errno_text(e))))?;
-    let sfd = sys::signalfd(SigSet::supervised())
-        .map_err(|e| Error::config(format!("cannot create a signalfd: {}", errno_text(e))))?;
+    let inherited =
+        sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised())).map_err(|e| cannot("block signals", e))?;
+    let sfd = sys::signalfd(SigSet::supervised()).map_err(|e| cannot("create a signalfd", e))?;
     let pid1 = std::process::id() == 1;
     if !pid1 {
         // Orphans of the tree must come back to pidone to be reaped and drained.
@@ -72,6 +72,11 @@ pub fn run(opts: Run, base: env::Environment) -> Result<i32> {
         machine: Shutdown::new(opts.grace, opts.map, group),
     };
     Ok(sup.run())
+}
+
+/// `cannot WHAT: ERRNO`: a start-up step failed (exit 125).
+fn cannot(what: &str, e: Errno) -> Error {
+    Error::config(format!("cannot {what}: {}", errno_text(e)))
 }
 
 struct Supervisor {
@@ -172,7 +177,7 @@ impl Supervisor {
         let actions = self.machine.step(event, Instant::now());
         if let (false, Event::Signal(sig)) = (had_deadline, event) {
             if self.machine.deadline().is_some() {
-                log::info!("{} received: grace period of {} started", signals::name(sig), show(self.grace));
+                log::info!("{} received: grace period of {} started", Name(sig), Shown(self.grace));
             }
         }
         for action in actions {
@@ -190,18 +195,19 @@ impl Supervisor {
                 let skip = skip_child_group.then_some(self.child);
                 let n = procs::signal_leftovers(sig, self.pid1, self.child, skip);
                 log::info!(
-                    "main process gone: waiting up to {} for the rest of the tree ({} sent to {} not yet signalled)",
-                    show(self.grace),
-                    signals::name(sig),
-                    n.map_or_else(|| "all".to_string(), |n| format!("{n} processes"))
+                    "main process gone: waiting up to {} for the rest of the tree ({} sent to {} processes not yet \
+                     signalled)",
+                    Shown(self.grace),
+                    Name(sig),
+                    Count(n)
                 );
             }
             Action::KillAll => {
                 let n = procs::kill_all(self.pid1, self.child);
                 log::warning!(
                     "grace period of {} is over: sent SIGKILL to {} remaining processes",
-                    show(self.grace),
-                    n.map_or_else(|| "all".to_string(), |n| n.to_string())
+                    Shown(self.grace),
+                    Count(n)
                 );
             }
             Action::Exit(code) => {
@@ -220,23 +226,37 @@ impl Supervisor {
         }
         let (target, what) = if self.group { (-self.child, "process group") } else { (self.child, "pid") };
         match procs::send(target, sig) {
-            Ok(()) => log::info!("forwarded {} to {what} {}", signals::name(sig), self.child),
-            Err(Errno::ESRCH) => log::debug!("{} not forwarded: {what} {} is gone", signals::name(sig), self.child),
-            Err(e) => {
-                log::warning!("cannot forward {} to {what} {}: {}", signals::name(sig), self.child, errno_text(e))
-            }
+            Ok(()) => log::info!("forwarded {} to {what} {}", Name(sig), self.child),
+            Err(Errno::ESRCH) => log::debug!("{} not forwarded: {what} {} is gone", Name(sig), self.child),
+            Err(e) => log::warning!("cannot forward {} to {what} {}: {}", Name(sig), self.child, errno_text(e)),
         }
     }
 }
 
 /// A duration for messages: `8s`, `1.5s`, `250ms`.
-fn show(d: Duration) -> String {
-    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
-    } else if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        format!("{}.{:03}s", ms / 1000, ms % 1000)
+struct Shown(Duration);
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX);
+        if ms % 1000 == 0 {
+            write!(f, "{}s", ms / 1000)
+        } else if ms < 1000 {
+            write!(f, "{ms}ms")
+        } else {
+            write!(f, "{}.{:03}s", ms / 1000, ms % 1000)
+        }
+    }
+}
+
+/// A process count for messages, `all` when /proc could not tell.
+struct Count(Option<usize>);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("all"),
+        }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::error::errno_text;
 use crate::log;
-use crate::signals;
+use crate::signals::{self, Name};
 use nix::errno::Errno;
 
 /// Cap on one /proc/PID/stat read (a real one is well under 2 KiB).
@@ -34,12 +34,15 @@ pub fn parse_stat(line: &str) -> Option<Proc> {
     Some(Proc { pid, ppid, pgrp, zombie: state == "Z" || state == "X" })
 }
 
+fn own_pid() -> i32 {
+    std::process::id() as i32
+}
+
 /// Every process /proc shows, or `None` when /proc cannot be trusted: missing,
 /// unreadable, or mounted for another PID namespace than pidone's.
 pub fn scan() -> Option<Vec<Proc>> {
-    let me = std::process::id().to_string();
     let own = std::fs::read_link("/proc/self").ok()?;
-    if own.as_os_str() != me.as_str() {
+    if own.to_str()?.parse::<i32>().ok()? != own_pid() {
         return None;
     }
     let mut out = Vec::new();
@@ -51,11 +54,12 @@ pub fn scan() -> Option<Vec<Proc>> {
             continue;
         }
         // A process may exit between readdir and read: skip it.
-        let stat = std::fs::File::open(format!("/proc/{name}/stat"))
-            .and_then(|f| crate::sys::read_up_to(&f, 0, STAT_MAX))
-            .map(String::from_utf8);
-        let Ok(Ok(stat)) = stat else { continue };
-        if let Some(p) = parse_stat(&stat) {
+        let Ok(stat) =
+            std::fs::File::open(format!("/proc/{name}/stat")).and_then(|f| crate::sys::read_up_to(&f, 0, STAT_MAX))
+        else {
+            continue;
+        };
+        if let Some(p) = std::str::from_utf8(&stat).ok().and_then(parse_stat) {
             out.push(p);
         }
     }
@@ -66,22 +70,24 @@ pub fn scan() -> Option<Vec<Proc>> {
 /// descendants. `skip_pgrp` leaves out one process group.
 pub fn targets(procs: &[Proc], me: i32, pid1: bool, skip_pgrp: Option<i32>) -> Vec<i32> {
     let keep = |p: &Proc| !p.zombie && p.pid != me && Some(p.pgrp) != skip_pgrp;
-    if pid1 {
-        return procs.iter().filter(|p| keep(p)).map(|p| p.pid).collect();
-    }
-    // Descendants of `me`: walk the parent links breadth-first over a list
-    // sorted by parent, so that 20,000 processes cost n log n, not n².
-    let mut by_parent: Vec<(i32, usize)> = procs.iter().enumerate().map(|(i, p)| (p.ppid, i)).collect();
-    by_parent.sort_unstable();
-    let mut queue = vec![me];
     let mut out = Vec::new();
+    if pid1 {
+        for p in procs.iter().filter(|p| keep(p)) {
+            out.push(p.pid);
+        }
+        return out;
+    }
+    // Descendants of `me`: walk the parent links breadth-first over a copy
+    // sorted by parent, so that 20,000 processes cost n log n, not n².
+    let mut by_parent = procs.to_vec();
+    by_parent.sort_unstable_by_key(|p| p.ppid);
+    let mut queue = vec![me];
     while let Some(parent) = queue.pop() {
-        let start = by_parent.partition_point(|&(pp, _)| pp < parent);
-        for &(pp, i) in by_parent.get(start..).unwrap_or(&[]) {
-            if pp != parent {
+        let start = by_parent.partition_point(|p| p.ppid < parent);
+        for p in by_parent.get(start..).unwrap_or_default() {
+            if p.ppid != parent {
                 break;
             }
-            let Some(p) = procs.get(i) else { continue };
             if p.pid == parent {
                 continue;
             }
@@ -105,28 +111,30 @@ pub fn send(target: i32, sig: i32) -> Result<(), Errno> {
 /// Send `sig` once to every remaining process (but those of `skip_pgrp`).
 /// Returns how many were signalled, when /proc could tell.
 pub fn signal_leftovers(sig: i32, pid1: bool, child_pgrp: i32, skip_pgrp: Option<i32>) -> Option<usize> {
-    let me = std::process::id() as i32;
     let Some(procs) = scan() else {
-        log::debug!("/proc unusable: sending {} without a process list", signals::name(sig));
-        if let Err(e) = send(if pid1 { -1 } else { -child_pgrp }, sig) {
-            log::debug!("cannot send {}: {}", signals::name(sig), errno_text(e));
-        }
+        log::debug!("/proc unusable: sending {} without a process list", Name(sig));
+        send_logged(if pid1 { -1 } else { -child_pgrp }, sig);
         return None;
     };
-    let list = targets(&procs, me, pid1, skip_pgrp);
+    let list = targets(&procs, own_pid(), pid1, skip_pgrp);
     for &pid in &list {
-        if let Err(e) = send(pid, sig) {
-            log::debug!("cannot send {} to pid {pid}: {}", signals::name(sig), errno_text(e));
-        }
+        send_logged(pid, sig);
     }
     Some(list.len())
+}
+
+/// [`send`], logging a failure (a process may be gone already).
+fn send_logged(target: i32, sig: i32) {
+    if let Err(e) = send(target, sig) {
+        log::debug!("kill({target}, {}) failed: {}", Name(sig), errno_text(e));
+    }
 }
 
 /// SIGKILL everything that is left. As PID 1 one `kill(-1)` reaches the whole
 /// namespace; otherwise the child's group and every descendant.
 pub fn kill_all(pid1: bool, child_pgrp: i32) -> Option<usize> {
     if pid1 {
-        let n = scan().map(|p| targets(&p, std::process::id() as i32, true, None).len());
+        let n = scan().map(|p| targets(&p, own_pid(), true, None).len());
         let _ = send(-1, signals::SIGKILL);
         return n;
     }

@@ -5,7 +5,7 @@
 //! the exec succeeded, or the errno when it did not, so "not found" is reported
 //! by pidone itself with the contract's 126/127.
 
-use crate::error::{Error, Result, errno_text};
+use crate::error::Result;
 use crate::exec::Program;
 use crate::signals::SigSet;
 use crate::sys;
@@ -21,12 +21,11 @@ use std::os::fd::RawFd;
 /// exec. `tty`, when given, is a terminal whose foreground group becomes the
 /// child's.
 pub fn spawn(program: &Program, mask: SigSet, tty: Option<RawFd>) -> Result<i32> {
-    let (rd, wr) =
-        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::config(format!("pipe: {}", errno_text(e))))?;
+    let (rd, wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| super::cannot("create a pipe", e))?;
     // SAFETY: pidone is single-threaded, and the child only calls
     // async-signal-safe functions on memory prepared before the fork.
     match unsafe { fork() } {
-        Err(e) => Err(Error::config(format!("cannot fork: {}", errno_text(e)))),
+        Err(e) => Err(super::cannot("fork", e)),
         Ok(ForkResult::Child) => {
             drop(rd);
             // SAFETY: plain syscalls on integers; the child has its own copy of

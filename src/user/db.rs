@@ -6,7 +6,7 @@
 //! fields, an empty name or an id that is not a strict decimal id is skipped
 //! with a warning and is never read as id 0.
 
-use super::spec::{parse_id, printable};
+use super::spec::{Printable, parse_id};
 use crate::error::{Error, Result, io_text};
 use crate::log;
 use std::os::unix::fs::OpenOptionsExt;
@@ -47,37 +47,42 @@ pub struct Table<T> {
 
 /// Read a small regular file: `Ok(None)` when it does not exist.
 fn read_capped(path: &str) -> Result<Option<Vec<u8>>> {
-    let fail = |e: &std::io::Error| Error::config(format!("{path}: {}", io_text(e)));
+    let fail = |why: &dyn std::fmt::Display| Error::config(format!("{path}: {why}"));
+    let io_fail = |e: std::io::Error| fail(&io_text(&e));
     let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(fail(&e)),
+        Err(e) => return Err(io_fail(e)),
     };
-    let meta = file.metadata().map_err(|e| fail(&e))?;
+    let meta = file.metadata().map_err(io_fail)?;
     if !meta.is_file() {
-        return Err(Error::config(format!("{path}: not a regular file")));
+        return Err(fail(&"not a regular file"));
     }
-    if meta.len() > MAX_SIZE {
-        return Err(Error::config(format!("{path}: larger than {} MiB", MAX_SIZE >> 20)));
-    }
+    // Reading one byte past the cap tells a larger file (the size may change).
     let hint = usize::try_from(meta.len()).unwrap_or(0);
-    let buf = crate::sys::read_up_to(&file, hint, MAX_SIZE as usize + 1).map_err(|e| fail(&e))?;
+    let buf = crate::sys::read_up_to(&file, hint, MAX_SIZE as usize + 1).map_err(io_fail)?;
     if buf.len() as u64 > MAX_SIZE {
-        return Err(Error::config(format!("{path}: larger than {} MiB", MAX_SIZE >> 20)));
+        return Err(fail(&format_args!("larger than {} MiB", MAX_SIZE >> 20)));
     }
     Ok(Some(buf))
 }
 
+/// The most fields a record has (passwd's seven).
+const MAX_FIELDS: usize = 7;
+
+/// One record's fields; those past the file's own count are empty.
+type Fields<'a> = [&'a str; MAX_FIELDS];
+
 /// Split `text` into numbered `:`-separated records of exactly `fields`
-/// fields, handing each to `parse`; bad lines are reported and skipped. The
-/// line itself is never printed (field 2 may hold a password hash).
-fn parse_table<T>(
-    path: &'static str,
+/// fields, handing each to `add` (unused fields are empty); bad lines are
+/// reported and skipped. The line itself is never printed (field 2 may hold a
+/// password hash).
+fn parse_table(
+    path: &str,
     text: &[u8],
     fields: usize,
-    parse: impl Fn(&[&str], usize) -> std::result::Result<T, String>,
-) -> Vec<T> {
-    let mut out = Vec::new();
+    add: &mut dyn FnMut(&Fields<'_>, usize) -> std::result::Result<(), String>,
+) {
     for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
         let line = i + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -85,53 +90,54 @@ fn parse_table<T>(
             continue;
         }
         let parsed = std::str::from_utf8(raw).map_err(|_| "not valid UTF-8".to_string()).and_then(|s| {
-            let f: Vec<&str> = s.split(':').collect();
-            if f.len() != fields {
-                return Err(format!("{} fields, expected {fields}", f.len()));
+            let mut f: Fields<'_> = [""; MAX_FIELDS];
+            let mut n = 0;
+            for part in s.split(':') {
+                if let Some(slot) = f.get_mut(n) {
+                    *slot = part;
+                }
+                n += 1;
             }
-            match f.first() {
-                Some(name) if !name.is_empty() => parse(&f, line),
-                _ => Err("empty name".into()),
+            if n != fields {
+                return Err(format!("{n} fields, expected {fields}"));
             }
+            if f[0].is_empty() {
+                return Err("empty name".into());
+            }
+            add(&f, line)
         });
-        match parsed {
-            Ok(entry) => out.push(entry),
-            Err(why) => log::warning!("{path}:{line}: malformed entry skipped ({why})"),
+        if let Err(why) = parsed {
+            log::warning!("{path}:{line}: malformed entry skipped ({why})");
         }
     }
-    out
 }
 
-fn field<'a>(f: &[&'a str], i: usize) -> &'a str {
-    f.get(i).copied().unwrap_or("")
-}
-
-fn id_field(f: &[&str], i: usize, what: &str) -> std::result::Result<u32, String> {
-    let v = field(f, i);
-    parse_id(v).map_err(|e| format!("{what} field '{}': {e}", printable(v)))
+fn id(v: &str, what: &str) -> std::result::Result<u32, String> {
+    parse_id(v).map_err(|e| format!("{what} field '{}': {e}", Printable(v)))
 }
 
 pub(crate) fn parse_users(path: &'static str, text: &[u8]) -> Vec<User> {
-    parse_table(path, text, 7, |f, line| {
-        Ok(User {
-            name: field(f, 0).to_string(),
-            uid: id_field(f, 2, "uid")?,
-            gid: id_field(f, 3, "gid")?,
-            home: field(f, 5).to_string(),
-            line,
-        })
-    })
+    let mut out = Vec::new();
+    parse_table(path, text, 7, &mut |&[name, _, uid, gid, _, home, _], line| {
+        let (uid, gid) = (id(uid, "uid")?, id(gid, "gid")?);
+        out.push(User { name: name.to_string(), uid, gid, home: home.to_string(), line });
+        Ok(())
+    });
+    out
 }
 
 pub(crate) fn parse_groups(path: &'static str, text: &[u8]) -> Vec<Group> {
-    parse_table(path, text, 4, |f, line| {
-        Ok(Group {
-            name: field(f, 0).to_string(),
-            gid: id_field(f, 2, "gid")?,
-            members: field(f, 3).split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
-            line,
-        })
-    })
+    let mut out = Vec::new();
+    parse_table(path, text, 4, &mut |&[name, _, gid, list, ..], line| {
+        let gid = id(gid, "gid")?;
+        let mut members = Vec::new();
+        for m in list.split(',').filter(|m| !m.is_empty()) {
+            members.push(m.to_string());
+        }
+        out.push(Group { name: name.to_string(), gid, members, line });
+        Ok(())
+    });
+    out
 }
 
 pub fn users() -> Result<Table<User>> {
@@ -171,33 +177,33 @@ impl Entry for Group {
 }
 
 impl<T: Entry> Table<T> {
-    /// The first entry matching `pred`; later matches are reported, not used.
-    pub fn first(&self, what: &str, pred: impl Fn(&T) -> bool) -> Option<&T> {
-        let mut hits = self.entries.iter().filter(|e| pred(e));
-        let first = hits.next()?;
+    /// The entry named `name`, or an error saying why there is none. The
+    /// first entry wins; a later one is reported, not used.
+    pub fn by_name(&self, kind: &str, name: &str) -> Result<&T> {
+        let mut hits = self.entries.iter().filter(|e| e.name() == name);
+        let Some(first) = hits.next() else {
+            return Err(missing(self.path, self.present, kind, name));
+        };
         if let Some(dup) = hits.next() {
             log::warning!(
-                "{}:{}: {what} also defined on line {}; using line {}",
+                "{}:{}: {kind} '{name}' also defined on line {}; using line {}",
                 self.path,
                 dup.line(),
                 first.line(),
                 first.line()
             );
         }
-        Some(first)
+        Ok(first)
     }
+}
 
-    /// The entry named `name`, or an error saying why there is none.
-    pub fn by_name(&self, kind: &str, name: &str) -> Result<&T> {
-        if !self.present {
-            return Err(Error::config(format!(
-                "{kind} '{name}': there is no {} in the image; use a numeric id",
-                self.path
-            )));
-        }
-        self.first(&format!("{kind} '{name}'"), |e| e.name() == name)
-            .ok_or_else(|| Error::config(format!("unknown {kind} '{name}' (not in {})", self.path)))
-    }
+/// Why no entry of `path` is named `name`.
+fn missing(path: &str, present: bool, kind: &str, name: &str) -> Error {
+    Error::config(if present {
+        format!("unknown {kind} '{name}' (not in {path})")
+    } else {
+        format!("{kind} '{name}': there is no {path} in the image; use a numeric id")
+    })
 }
 
 #[cfg(test)]

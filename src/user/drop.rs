@@ -8,16 +8,16 @@
 //! capability in any set, and that uid 0 cannot be regained.
 
 use crate::error::{Error, Result, errno_text};
-use crate::sys::prctl;
+use crate::sys::{self, prctl};
 use nix::errno::Errno;
-use nix::unistd::{Gid, Uid};
+use std::fmt;
 
 /// The credentials to switch to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Creds {
     pub uid: u32,
     pub gid: u32,
-    /// Supplementary groups, deduplicated.
+    /// Supplementary groups, sorted and deduplicated.
     pub groups: Vec<u32>,
 }
 
@@ -53,14 +53,9 @@ fn capset(data: &[CapData; 2]) -> std::result::Result<(), Errno> {
     if rc < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
-/// The highest capability number the kernel knows.
-fn last_cap() -> u32 {
-    std::fs::File::open("/proc/sys/kernel/cap_last_cap")
-        .and_then(|f| crate::sys::read_up_to(&f, 0, 64))
-        .ok()
-        .and_then(|b| std::str::from_utf8(&b).ok()?.trim().parse::<u32>().ok())
-        .map_or(63, |n| n.min(63))
-}
+/// Capability numbers are below 64 on every kernel; past the kernel's last
+/// one PR_CAPBSET_READ fails with EINVAL.
+const CAP_MAX: u32 = 63;
 
 /// Whether `cap` is in the bounding set; `None` once the kernel does not know it.
 fn in_bounding_set(cap: u32) -> Option<bool> {
@@ -70,18 +65,19 @@ fn in_bounding_set(cap: u32) -> Option<bool> {
     }
 }
 
-fn fail(step: &str, e: Errno, hint: &str) -> Error {
+/// `cannot drop privileges: STEP: ERRNO[HINT]`
+fn fail(step: &dyn fmt::Display, e: Errno, hint: &str) -> Error {
     Error::config(format!("cannot drop privileges: {step}: {}{hint}", errno_text(e)))
 }
 
-fn clear_bounding_set(last: u32) -> Result<()> {
-    for cap in 0..=last {
+fn clear_bounding_set() -> Result<()> {
+    for cap in 0..=CAP_MAX {
         match in_bounding_set(cap) {
             None => break,
             Some(false) => {}
             Some(true) => {
                 prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap)).map_err(|e| {
-                    fail(&format!("dropping capability {cap} from the bounding set"), e, " (is CAP_SETPCAP missing?)")
+                    fail(&format_args!("dropping capability {cap} from the bounding set"), e, CAP_SETPCAP)
                 })?;
             }
         }
@@ -93,49 +89,68 @@ fn clear_ambient_and_inheritable() -> Result<()> {
     match prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong) {
         // Kernels before 4.3 have no ambient set: nothing to clear.
         Ok(_) | Err(Errno::EINVAL) => {}
-        Err(e) => return Err(fail("clearing the ambient capabilities", e, "")),
+        Err(e) => return Err(fail(&"clearing the ambient capabilities", e, "")),
     }
-    let mut caps = capget().map_err(|e| fail("capget", e, ""))?;
+    let mut caps = capget().map_err(|e| fail(&"capget", e, ""))?;
     for d in &mut caps {
         d.inheritable = 0;
     }
-    capset(&caps).map_err(|e| fail("clearing the inheritable capabilities", e, ""))
+    capset(&caps).map_err(|e| fail(&"clearing the inheritable capabilities", e, ""))
 }
+
+const CAP_SETPCAP: &str = " (is CAP_SETPCAP missing?)";
+const CAP_SETGID: &str = " (is CAP_SETGID missing?)";
+const CAP_SETUID: &str = " (is CAP_SETUID missing?)";
 
 /// Switch the calling process to `to`. Without `keep_caps` (the target is not
 /// root) every capability is dropped first; with `no_new_privs` execve can
 /// never grant privileges again (setuid bits and file capabilities are ignored).
 pub fn switch(to: &Creds, no_new_privs: bool) -> Result<()> {
     let root = to.uid == 0;
-    let last = last_cap();
     if !root {
-        clear_bounding_set(last)?;
+        clear_bounding_set()?;
         clear_ambient_and_inheritable()?;
     }
     if no_new_privs {
-        prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| fail("setting no_new_privs", e, ""))?;
+        prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| fail(&"setting no_new_privs", e, ""))?;
     }
-    let groups: Vec<Gid> = to.groups.iter().map(|&g| Gid::from_raw(g)).collect();
-    nix::unistd::setgroups(&groups).map_err(|e| fail("setgroups", e, " (is CAP_SETGID missing?)"))?;
-    let gid = Gid::from_raw(to.gid);
-    nix::unistd::setresgid(gid, gid, gid).map_err(|e| fail("setresgid", e, " (is CAP_SETGID missing?)"))?;
-    let uid = Uid::from_raw(to.uid);
-    nix::unistd::setresuid(uid, uid, uid).map_err(|e| fail("setresuid", e, " (is CAP_SETUID missing?)"))?;
+    sys::setgroups(&to.groups).map_err(|e| fail(&"setgroups", e, CAP_SETGID))?;
+    sys::set_ids(libc::SYS_setresgid, to.gid).map_err(|e| fail(&"setresgid", e, CAP_SETGID))?;
+    sys::set_ids(libc::SYS_setresuid, to.uid).map_err(|e| fail(&"setresuid", e, CAP_SETUID))?;
     if !root {
         // The kernel clears these when every uid leaves 0, unless securebits
         // say otherwise; clear them explicitly (dropping is always allowed).
-        capset(&[CapData::default(); 2]).map_err(|e| fail("clearing the capabilities", e, ""))?;
+        capset(&[CapData::default(); 2]).map_err(|e| fail(&"clearing the capabilities", e, ""))?;
     }
-    verify(to, no_new_privs, last)
+    verify(to, no_new_privs)
 }
 
-/// `1,2,3`
-pub fn list(ids: &[u32]) -> String {
-    ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+/// Ids for messages: `1,2,3`.
+pub struct Ids<'a>(pub &'a [u32]);
+
+impl fmt::Display for Ids<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, id) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{id}")?;
+        }
+        Ok(())
+    }
 }
 
-fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if ok { Ok(()) } else { Err(Error::config(format!("privilege drop verification failed: {}", what()))) }
+fn unverified(what: fmt::Arguments<'_>) -> Error {
+    Error::config(format!("privilege drop verification failed: {what}"))
+}
+
+fn check(ok: bool, what: fmt::Arguments<'_>) -> Result<()> {
+    if ok { Ok(()) } else { Err(unverified(what)) }
+}
+
+/// The real, effective and saved ids must all be `want`.
+fn same_ids(kind: &str, got: [u32; 3], want: u32) -> Result<()> {
+    check(got == [want; 3], format_args!("{kind} are {}, expected {want}", Ids(&got)))
 }
 
 /// A raw credential syscall with three id arguments; true when it succeeded.
@@ -146,38 +161,39 @@ fn raw_id_call(nr: libc::c_long, a: u32, b: u32, c: u32) -> bool {
     unsafe { libc::syscall(nr, a, b, c) == 0 }
 }
 
-fn verify(to: &Creds, no_new_privs: bool, last: u32) -> Result<()> {
-    let err =
-        |what: &str, e: Errno| Error::config(format!("privilege drop verification failed: {what}: {}", errno_text(e)));
+fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
+    let err = |what: &str, e: Errno| unverified(format_args!("{what}: {}", errno_text(e)));
     let u = nix::unistd::getresuid().map_err(|e| err("getresuid", e))?;
-    let got = [u.real.as_raw(), u.effective.as_raw(), u.saved.as_raw()];
-    check(got == [to.uid; 3], || format!("uids are {}, expected {}", list(&got), to.uid))?;
+    same_ids("uids", [u.real.as_raw(), u.effective.as_raw(), u.saved.as_raw()], to.uid)?;
     let g = nix::unistd::getresgid().map_err(|e| err("getresgid", e))?;
-    let got = [g.real.as_raw(), g.effective.as_raw(), g.saved.as_raw()];
-    check(got == [to.gid; 3], || format!("gids are {}, expected {}", list(&got), to.gid))?;
-    let mut groups: Vec<u32> =
-        nix::unistd::getgroups().map_err(|e| err("getgroups", e))?.iter().map(|g| g.as_raw()).collect();
-    let mut want = to.groups.clone();
+    same_ids("gids", [g.real.as_raw(), g.effective.as_raw(), g.saved.as_raw()], to.gid)?;
+    let mut groups = sys::getgroups().map_err(|e| err("getgroups", e))?;
     groups.sort_unstable();
     groups.dedup();
-    want.sort_unstable();
-    check(groups == want, || format!("groups are {}, expected {}", list(&groups), list(&want)))?;
+    // `to.groups` is sorted and deduplicated: any difference fails.
+    check(groups == to.groups, format_args!("groups are {}, expected {}", Ids(&groups), Ids(&to.groups)))?;
     if no_new_privs {
         let nnp = prctl(libc::PR_GET_NO_NEW_PRIVS, 0).map_err(|e| err("reading no_new_privs", e))?;
-        check(nnp == 1, || "no_new_privs is not set".into())?;
+        check(nnp == 1, format_args!("no_new_privs is not set"))?;
     }
     if to.uid == 0 {
         return Ok(());
     }
-    check(!raw_id_call(libc::SYS_setresuid, 0, 0, 0), || "setresuid(0, 0, 0) succeeded".into())?;
-    check(!raw_id_call(libc::SYS_setuid, 0, 0, 0), || "setuid(0) succeeded".into())?;
+    check(!raw_id_call(libc::SYS_setresuid, 0, 0, 0), format_args!("setresuid(0, 0, 0) succeeded"))?;
+    check(!raw_id_call(libc::SYS_setuid, 0, 0, 0), format_args!("setuid(0) succeeded"))?;
     if to.gid != 0 {
-        check(!raw_id_call(libc::SYS_setresgid, 0, 0, 0), || "setresgid(0, 0, 0) succeeded".into())?;
+        check(!raw_id_call(libc::SYS_setresgid, 0, 0, 0), format_args!("setresgid(0, 0, 0) succeeded"))?;
     }
     let caps = capget().map_err(|e| err("capget", e))?;
-    check(caps == [CapData::default(); 2], || {
-        "capabilities remain in the effective, permitted or inheritable set".into()
-    })?;
-    let left: Vec<u32> = (0..=last).filter(|&c| in_bounding_set(c) == Some(true)).collect();
-    check(left.is_empty(), || format!("capabilities {} remain in the bounding set", list(&left)))
+    check(
+        caps == [CapData::default(); 2],
+        format_args!("capabilities remain in the effective, permitted or inheritable set"),
+    )?;
+    let mut left = Vec::new();
+    for cap in 0..=CAP_MAX {
+        if in_bounding_set(cap) == Some(true) {
+            left.push(cap);
+        }
+    }
+    check(left.is_empty(), format_args!("capabilities {} remain in the bounding set", Ids(&left)))
 }

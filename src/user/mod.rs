@@ -16,6 +16,7 @@ use crate::log;
 use db::{Group, Table, User};
 use drop::Creds;
 use spec::{Spec, Token};
+use std::fmt;
 
 /// The kernel's NGROUPS_MAX.
 const MAX_GROUPS: usize = 65536;
@@ -26,50 +27,56 @@ struct Target {
     creds: Creds,
     /// The passwd home, `/` when the user has no entry (or an empty home).
     home: String,
-    /// How the spec resolved, for messages: `user "app" (uid 1000)`.
-    what: String,
+}
+
+/// How a spec's user resolved, for messages: `user 'app' (uid 1000)`, `uid 1000`.
+struct Who<'a>(&'a Token, u32);
+
+impl fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Token::Name(n) => write!(f, "user '{n}' (uid {})", self.1),
+            Token::Id(id) => write!(f, "uid {id}"),
+        }
+    }
 }
 
 /// Resolve `spec` against the passwd and group tables.
 fn resolve(spec: &Spec, users: &Table<User>, groups: &Table<Group>) -> Result<Target> {
-    let entry = match &spec.user {
-        Token::Name(n) => Some(users.by_name("user", n)?),
+    let (uid, entry) = match &spec.user {
+        Token::Name(n) => {
+            let u = users.by_name("user", n)?;
+            (u.uid, Some(u))
+        }
         // Several names for one uid (root, toor) are normal: the first wins.
-        Token::Id(id) => users.entries.iter().find(|u| u.uid == *id),
+        Token::Id(id) => (*id, users.entries.iter().find(|u| u.uid == *id)),
     };
-    let uid = match (&spec.user, entry) {
-        (Token::Id(id), _) => *id,
-        (Token::Name(_), Some(u)) => u.uid,
-        // by_name returned an entry or an error above.
-        (Token::Name(n), None) => return Err(Error::config(format!("unknown user '{n}'"))),
-    };
-    let what = match &spec.user {
-        Token::Name(n) => format!("user '{n}' (uid {uid})"),
-        Token::Id(id) => format!("uid {id}"),
-    };
-    let (gid, mut list) = match (&spec.group, entry) {
-        (Some(Token::Id(g)), _) => (*g, vec![*g]),
-        (Some(Token::Name(n)), _) => {
-            let g = groups.by_name("group", n)?.gid;
-            (g, vec![g])
-        }
-        (None, Some(u)) => {
-            // initgroups: the primary group, then every group listing the user.
-            let mut list = vec![u.gid];
-            list.extend(groups.entries.iter().filter(|g| g.members.contains(&u.name)).map(|g| g.gid));
-            (u.gid, list)
-        }
+    let gid = match (&spec.group, entry) {
+        (Some(Token::Id(g)), _) => *g,
+        (Some(Token::Name(n)), _) => groups.by_name("group", n)?.gid,
+        (None, Some(u)) => u.gid,
         // A uid without a passwd entry: its own number, never an implicit 0.
-        (None, None) => (uid, vec![uid]),
+        (None, None) => uid,
     };
+    let mut list = vec![gid];
+    if let (None, Some(u)) = (&spec.group, entry) {
+        // initgroups: the primary group, then every group listing the user.
+        for g in groups.entries.iter().filter(|g| g.members.contains(&u.name)) {
+            list.push(g.gid);
+        }
+    }
     // The kernel keeps the list sorted anyway; sorting also deduplicates cheaply.
     list.sort_unstable();
     list.dedup();
     if list.len() > MAX_GROUPS {
-        return Err(Error::config(format!("{what} has {} groups, more than the kernel's {MAX_GROUPS}", list.len())));
+        return Err(Error::config(format!(
+            "{} has {} groups, more than the kernel's {MAX_GROUPS}",
+            Who(&spec.user, uid),
+            list.len()
+        )));
     }
     let home = entry.map(|u| u.home.as_str()).filter(|h| !h.is_empty()).unwrap_or("/").to_string();
-    Ok(Target { creds: Creds { uid, gid, groups: list }, home, what })
+    Ok(Target { creds: Creds { uid, gid, groups: list }, home })
 }
 
 /// Root's home as the image defines it (HOME equal to it counts as unset).
@@ -88,7 +95,7 @@ fn set_home(env: &mut Environment, home: &str, root_home: &str) {
     }
 }
 
-fn refuse_root(why: &str) -> Error {
+fn refuse_root(why: fmt::Arguments<'_>) -> Error {
     Error::config(format!(
         "refusing to run the command as root ({why}): set --user/PIDONE_USER to a non-root user \
          (e.g. --user 10001:10001), or pass --allow-root"
@@ -115,18 +122,20 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
         } else if opts.allow_root {
             log::info!("running the command as root (--allow-root)");
         } else {
-            return Err(refuse_root("pidone was started as root and no --user is given"));
+            return Err(refuse_root(format_args!("pidone was started as root and no --user is given")));
         }
         return Ok(());
     };
-    let shown = spec::printable(text);
-    let spec = spec::parse(text).map_err(|why| Error::config(format!("--user '{shown}': {why}")))?;
+    let shown = spec::Printable(text);
+    let opt = |e: Error| e.context(format_args!("--user '{shown}'"));
+    let spec = spec::parse(text).map_err(opt)?;
     let users = db::users()?;
     let groups = db::groups()?;
-    let target = resolve(&spec, &users, &groups).map_err(|e| e.context(format!("--user '{shown}'")))?;
-    let Target { creds, home, what } = &target;
+    let target = resolve(&spec, &users, &groups).map_err(opt)?;
+    let Target { creds, home } = &target;
+    let what = Who(&spec.user, creds.uid);
     if creds.uid == 0 && !opts.allow_root {
-        return Err(refuse_root(&format!("--user '{shown}' resolves to uid 0")));
+        return Err(refuse_root(format_args!("--user '{shown}' resolves to uid 0")));
     }
     if euid != 0 {
         // Started non-root (Docker USER, Kubernetes runAsUser): nothing can
@@ -145,16 +154,15 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
             );
         }
         log::info!("already running as uid {euid}: --user '{shown}' changes nothing");
-        set_home(env, home, root_home(&users));
-        return Ok(());
+    } else {
+        if creds.groups.contains(&0) || creds.gid == 0 {
+            log::warning!("--user '{shown}': the command runs with group 0 (root) among its groups");
+        }
+        drop::switch(creds, !opts.allow_new_privs)?;
+        let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };
+        log::info!("{how}: {what}, gid {}, groups {}", creds.gid, drop::Ids(&creds.groups));
     }
-    if creds.groups.contains(&0) || creds.gid == 0 {
-        log::warning!("--user '{shown}': the command runs with group 0 (root) among its groups");
-    }
-    drop::switch(creds, !opts.allow_new_privs)?;
     set_home(env, home, root_home(&users));
-    let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };
-    log::info!("{how}: {what}, gid {}, groups {}", creds.gid, drop::list(&creds.groups));
     Ok(())
 }
 

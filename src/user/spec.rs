@@ -12,6 +12,9 @@
 //! passwd line named `1000` (or `99999999999999999999`) cannot map a numeric
 //! spec to another uid. Out-of-range ids are errors, never truncated.
 
+use crate::error::{Error, Result};
+use std::fmt::{self, Write};
+
 /// The largest uid or gid accepted (Docker, moby/sys and the kubelet use the same).
 pub const MAX_ID: u32 = 2_147_483_647;
 
@@ -31,18 +34,19 @@ pub struct Spec {
     pub group: Option<Token>,
 }
 
-/// Parse a spec; the error is the reason only (the caller names the option).
-pub fn parse(s: &str) -> Result<Spec, String> {
+/// Parse a spec; the error gives the reason only (the caller names the option).
+pub fn parse(s: &str) -> Result<Spec> {
+    let form = |why: &str| Err(Error::config(format!("{why} (expected USER[:GROUP])")));
     if s.is_empty() {
-        return Err("empty user spec (expected USER[:GROUP])".into());
+        return form("empty user spec");
     }
     let (user, group) = match s.split_once(':') {
         None => (s, None),
-        Some((_, g)) if g.contains(':') => return Err("too many ':' (expected USER[:GROUP])".into()),
+        Some((_, g)) if g.contains(':') => return form("too many ':'"),
         Some((u, g)) => (u, Some(g)),
     };
     if user.is_empty() {
-        return Err("the user part is required (expected USER[:GROUP])".into());
+        return form("the user part is required");
     }
     let user = token(user, "user")?;
     let group = match group {
@@ -53,7 +57,7 @@ pub fn parse(s: &str) -> Result<Spec, String> {
 }
 
 /// Parse a strict decimal id: no sign, no leading zero, no overflow.
-pub fn parse_id(s: &str) -> Result<u32, &'static str> {
+pub fn parse_id(s: &str) -> std::result::Result<u32, &'static str> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err("not a number");
     }
@@ -68,32 +72,36 @@ pub fn parse_id(s: &str) -> Result<u32, &'static str> {
     }
 }
 
-/// `s` for a one-line message: control characters shown as `?`.
-pub fn printable(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+/// A string for a one-line message: control characters shown as `?`.
+#[derive(Debug, Clone, Copy)]
+pub struct Printable<'a>(pub &'a str);
+
+impl fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.chars().try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))
+    }
 }
 
-fn token(s: &str, what: &str) -> Result<Token, String> {
+fn token(s: &str, what: &str) -> Result<Token> {
     if s.bytes().all(|b| b.is_ascii_digit()) {
-        return parse_id(s).map(Token::Id).map_err(|e| format!("{what} id '{s}': {e}"));
+        return parse_id(s).map(Token::Id).map_err(|e| Error::config(format!("{what} id '{s}': {e}")));
     }
-    let bad = |why: &str| Err(format!("{what} '{}': {why}", printable(s)));
-    if s.chars().any(char::is_whitespace) {
-        return bad("whitespace is not allowed");
-    }
-    if let Some(rest) = s.strip_prefix(['+', '-']) {
+    let why = if s.chars().any(char::is_whitespace) {
+        "whitespace is not allowed"
+    } else if let Some(rest) = s.strip_prefix(['+', '-']) {
         if !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()) {
-            return bad("signs are not allowed in a numeric id");
+            "signs are not allowed in a numeric id"
+        } else {
+            "a name cannot start with '+' or '-'"
         }
-        return bad("a name cannot start with '+' or '-'");
-    }
-    if s.chars().any(|c| c.is_control() || c == '/') {
-        return bad("control characters and '/' are not allowed");
-    }
-    if s.len() > MAX_NAME {
-        return bad("longer than 255 bytes");
-    }
-    Ok(Token::Name(s.to_string()))
+    } else if s.chars().any(|c| c.is_control() || c == '/') {
+        "control characters and '/' are not allowed"
+    } else if s.len() > MAX_NAME {
+        "longer than 255 bytes"
+    } else {
+        return Ok(Token::Name(s.to_string()));
+    };
+    Err(Error::config(format!("{what} '{}': {why}", Printable(s))))
 }
 
 #[cfg(test)]
