@@ -83,6 +83,26 @@ pub fn write(level: Level, msg: &str) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// A duration as messages show it: `2s`, `1.5s`, `250ms`.
+pub struct Shown(pub std::time::Duration);
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // u64 (585 million years of milliseconds): formatting a u128 costs 700 bytes.
+        let ms = u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX);
+        if ms < 1000 {
+            return write!(f, "{ms}ms");
+        }
+        // The milliseconds without trailing zeros.
+        let (s, mut frac, mut width) = (ms / 1000, ms % 1000, 3);
+        while width > 0 && frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        if width == 0 { write!(f, "{s}s") } else { write!(f, "{s}.{frac:0width$}s") }
+    }
+}
+
 /// Append `s` to `out` as a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
@@ -131,6 +151,16 @@ mod tests {
         let mut s = String::new();
         json_string(&mut s, "a\"b\\c\nd\u{1}");
         assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        let show = |ms| Shown(std::time::Duration::from_millis(ms)).to_string();
+        assert_eq!(show(2000), "2s");
+        assert_eq!(show(500), "500ms");
+        assert_eq!(show(1500), "1.5s");
+        assert_eq!(show(1250), "1.25s");
+        assert_eq!(show(90_000), "90s");
     }
 
     #[test]

@@ -101,11 +101,6 @@ impl fmt::Display for Name {
     }
 }
 
-/// [`Name`] as a `String`.
-pub fn name(sig: i32) -> String {
-    Name(sig).to_string()
-}
-
 /// Parse a signal: `TERM`, `SIGterm`, `15`, `RTMIN+2`, `RTMAX-1`. `allow_zero`
 /// accepts `0` (used as "drop" on the right of `--map`).
 pub fn parse(s: &str, allow_zero: bool) -> Result<i32> {
@@ -239,7 +234,7 @@ mod tests {
             if (32..RTMIN).contains(&sig) {
                 continue;
             }
-            let n = name(sig);
+            let n = Name(sig).to_string();
             assert_eq!(parse(&n, false), Ok(sig), "{n}");
         }
     }

@@ -34,7 +34,8 @@
 //! resolv.conf's `options timeout:`, `attempts:` and `rotate` are ignored:
 //! `--timeout` bounds the whole lookup.
 
-use super::http::{Deadline, show_duration};
+use super::http::Deadline;
+use crate::log::Shown;
 use std::fs::File;
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -435,7 +436,7 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
     let localhost = [(IpAddr::V4(Ipv4Addr::LOCALHOST), "127.0.0.1".to_string())];
     let servers = if conf.servers.is_empty() { &localhost[..] } else { &conf.servers[..] };
     let names = candidates(name, conf);
-    let total = show_duration(dl.total);
+    let total = Shown(dl.total).to_string();
     let mut nxdomain = None;
     let mut nodata = None;
     // Why the last name that no server answered went unanswered:

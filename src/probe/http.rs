@@ -10,6 +10,7 @@
 use super::target::Host;
 use crate::cli::Method;
 use crate::error::io_text;
+use crate::log::Shown;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -49,24 +50,8 @@ impl Deadline {
     }
 
     pub fn timeout(&self, what: &str) -> String {
-        format!("timed out after {} {what}", show_duration(self.total))
+        format!("timed out after {} {what}", Shown(self.total))
     }
-}
-
-/// `2s`, `1.5s`, `250ms`.
-pub fn show_duration(d: Duration) -> String {
-    // u64 (585 million years of milliseconds): formatting a u128 costs 700 bytes.
-    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    // The milliseconds without trailing zeros.
-    let (s, mut frac, mut width) = (ms / 1000, ms % 1000, 3);
-    while width > 0 && frac % 10 == 0 {
-        frac /= 10;
-        width -= 1;
-    }
-    if width == 0 { format!("{s}s") } else { format!("{s}.{frac:0width$}s") }
 }
 
 /// An I/O error as a short reason; timeouts name what was being waited for.
@@ -587,13 +572,5 @@ mod tests {
         for bad in [&b""[..], b"+1", b"g", b"1 2", b"10000000000000000"] {
             assert_eq!(chunk_size(bad), None);
         }
-    }
-
-    #[test]
-    fn durations_show_short() {
-        assert_eq!(show_duration(Duration::from_secs(2)), "2s");
-        assert_eq!(show_duration(Duration::from_millis(500)), "500ms");
-        assert_eq!(show_duration(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(show_duration(Duration::from_secs(90)), "90s");
     }
 }

@@ -11,7 +11,7 @@ use super::target::{self, Target};
 use super::{Spec, attempt};
 use crate::cli::{Wait, WaitOpts};
 use crate::error::{Error, Result, errno_text};
-use crate::log;
+use crate::log::{self, Shown};
 use crate::signals::{self, SigSet};
 use crate::sys;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -71,7 +71,7 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
         if ends_wait(sig) {
             return Err(End::Signal(sig));
         }
-        log::debug!("{} ignored during the wait", signals::name(sig));
+        log::debug!("{} ignored during the wait", signals::Name(sig));
     }
     Ok(())
 }
@@ -110,7 +110,7 @@ pub fn wait_all(
             }
             match attempt(t, &spec, interval.min(deadline - now).max(FLOOR)) {
                 Ok(()) => {
-                    log::info!("{} answered after {}", t.shown, show(start.elapsed()));
+                    log::info!("{} answered after {}", t.shown, Shown(start.elapsed()));
                     pending.remove(i);
                 }
                 Err(e) => {
@@ -127,11 +127,11 @@ pub fn wait_all(
             let now = Instant::now();
             if now >= deadline {
                 let what = pending_list(&pending);
-                return Err(End::Timeout(format!("timed out after {} waiting for {what}", show(timeout))));
+                return Err(End::Timeout(format!("timed out after {} waiting for {what}", Shown(timeout))));
             }
             if now >= next_progress {
                 let left = deadline - now;
-                log::warning!("still waiting for {} ({} left)", pending_list(&pending), show(left));
+                log::warning!("still waiting for {} ({} left)", pending_list(&pending), Shown(left));
                 next_progress = now + PROGRESS;
             }
             let next_round = round + interval;
@@ -143,10 +143,6 @@ pub fn wait_all(
     }
 }
 
-fn show(d: Duration) -> String {
-    super::http::show_duration(d)
-}
-
 /// Run mode's `--wait`: returns once every target answered; a timeout is a
 /// 125 error, a signal read from `signals` ends the wait with 128+N.
 pub fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
@@ -154,13 +150,13 @@ pub fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> 
         return Ok(());
     }
     let targets = parse_all(&opts.targets).map_err(|e| e.context("--wait"))?;
-    log::info!("waiting up to {} for {} target(s)", show(opts.timeout), targets.len());
+    log::info!("waiting up to {} for {} target(s)", Shown(opts.timeout), targets.len());
     match wait_all(&targets, opts.timeout, opts.interval, signals) {
         Ok(()) => Ok(()),
         Err(End::Timeout(msg)) => Err(Error::config(format!("--wait: {msg}; the command was not started"))),
         Err(End::Signal(sig)) => Err(Error::new(
             128 + sig,
-            format!("--wait: {} received while waiting; the command was not started", signals::name(sig)),
+            format!("--wait: {} received while waiting; the command was not started", signals::Name(sig)),
         )),
         Err(End::Failed(msg)) => Err(Error::config(format!("--wait: {msg}"))),
     }
@@ -196,7 +192,7 @@ pub fn wait_main(opts: Wait) -> i32 {
             1
         }
         Err(End::Signal(sig)) => {
-            log::info!("wait: {} received; giving up", signals::name(sig));
+            log::info!("wait: {} received; giving up", signals::Name(sig));
             128 + sig
         }
         Err(End::Failed(msg)) => {

@@ -15,7 +15,7 @@ pub use shutdown::{Action, Event, Shutdown};
 use crate::cli::{Forward, Run};
 use crate::error::{Error, Result, errno_text};
 use crate::exec::Program;
-use crate::log;
+use crate::log::{self, Shown};
 use crate::signals::{self, Name, SigSet};
 use crate::{env, probe, sys, user};
 use nix::errno::Errno;
@@ -229,22 +229,6 @@ impl Supervisor {
             Ok(()) => log::info!("forwarded {} to {what} {}", Name(sig), self.child),
             Err(Errno::ESRCH) => log::debug!("{} not forwarded: {what} {} is gone", Name(sig), self.child),
             Err(e) => log::warning!("cannot forward {} to {what} {}: {}", Name(sig), self.child, errno_text(e)),
-        }
-    }
-}
-
-/// A duration for messages: `8s`, `1.5s`, `250ms`.
-struct Shown(Duration);
-
-impl fmt::Display for Shown {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX);
-        if ms % 1000 == 0 {
-            write!(f, "{}s", ms / 1000)
-        } else if ms < 1000 {
-            write!(f, "{ms}ms")
-        } else {
-            write!(f, "{}.{:03}s", ms / 1000, ms % 1000)
         }
     }
 }
