@@ -61,20 +61,37 @@ impl fmt::Display for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Describe an errno the way strerror does, without linking nix's own table.
-pub fn errno_text(e: nix::errno::Errno) -> String {
-    crate::sys::strerror(e as i32)
+/// An OS or I/O error as the C library words it ("No such file or directory"),
+/// shown without allocating: std's Display would add " (os error N)", and nix's
+/// would link a second table of messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Why {
+    Os(i32),
+    /// One of the few errors std makes up itself.
+    Other(&'static str),
 }
 
-/// An I/O error as text: an OS error reads as strerror gives it (std's Display
-/// adds " (os error N)"); the few errors std makes up itself are named by kind,
-/// which keeps std's message tables out of the binary.
-pub fn io_text(e: &std::io::Error) -> String {
+impl fmt::Display for Why {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Why::Os(code) => f.write_str(crate::sys::strerror(code, &mut [0; 128])),
+            Why::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+/// An errno for a message.
+pub fn errno_text(e: nix::errno::Errno) -> Why {
+    Why::Os(e as i32)
+}
+
+/// An I/O error for a message: the errno when there is one, else its kind.
+pub fn io_text(e: &std::io::Error) -> Why {
     use std::io::ErrorKind as K;
     if let Some(code) = e.raw_os_error() {
-        return crate::sys::strerror(code);
+        return Why::Os(code);
     }
-    match e.kind() {
+    Why::Other(match e.kind() {
         // A path with a NUL byte, or a zero timeout.
         K::InvalidInput => "invalid argument",
         K::InvalidData => "invalid data",
@@ -82,6 +99,5 @@ pub fn io_text(e: &std::io::Error) -> String {
         K::WriteZero => "write returned zero bytes",
         K::TimedOut => "timed out",
         _ => "I/O error",
-    }
-    .to_string()
+    })
 }

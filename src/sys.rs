@@ -30,14 +30,14 @@ pub fn read_up_to(mut file: &std::fs::File, hint: usize, cap: usize) -> std::io:
     Ok(out)
 }
 
-/// The C library's text for an errno value ("No such file or directory").
-pub fn strerror(code: i32) -> String {
-    let mut buf = [0u8; 128];
+/// The C library's text for an errno value ("No such file or directory"),
+/// written into `buf`.
+pub fn strerror(code: i32, buf: &mut [u8; 128]) -> &str {
     // SAFETY: the buffer is live for the call and its length is passed, so
     // strerror_r writes at most that many bytes, NUL included.
     unsafe { libc::strerror_r(code, buf.as_mut_ptr().cast(), buf.len()) };
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(buf.get(..end).unwrap_or_default()).into_owned()
+    std::str::from_utf8(buf.get(..end).unwrap_or_default()).unwrap_or("unknown error")
 }
 
 /// Change the calling thread's signal mask; returns the previous mask.

@@ -60,7 +60,7 @@ fn io_reason(e: &io::Error, dl: &Deadline, what: &str) -> String {
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => dl.timeout(what),
         io::ErrorKind::ConnectionRefused => "connection refused".into(),
         io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => format!("connection closed by the server {what}"),
-        _ => io_text(e),
+        _ => io_text(e).to_string(),
     }
 }
 
@@ -209,7 +209,7 @@ pub struct Response {
 
 /// Set the timeouts of `c` to the time left, before it does `what`.
 fn arm(c: &dyn Stream, dl: &Deadline, what: &str) -> Result<(), String> {
-    c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e))
+    c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e).to_string())
 }
 
 fn write_all(c: &mut dyn Stream, mut buf: &[u8], dl: &Deadline) -> Result<(), String> {

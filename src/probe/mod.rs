@@ -165,7 +165,7 @@ pub fn attempt(target: &Target, spec: &Spec, budget: Duration) -> std::result::R
         Check::Tcp(h, port) => http::connect_tcp(h, *port, &dl).map(drop),
         Check::File(p) => match std::fs::metadata(p) {
             Ok(_) => Ok(()),
-            Err(e) => Err(crate::error::io_text(&e)),
+            Err(e) => Err(crate::error::io_text(&e).to_string()),
         },
     }
 }
