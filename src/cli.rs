@@ -1,15 +1,18 @@
 //! The command-line grammar of every mode, merged with `PIDONE_*` variables.
 //!
-//! Each mode lists its options once ([`Spec`]); the same table drives the
-//! environment variables (`--wait-timeout` ↔ `PIDONE_WAIT_TIMEOUT`), the parser
-//! and the error messages. Variables are applied first and the command line
-//! second, so the command line wins; a repeatable option given on the command
-//! line replaces the list from its variable.
+//! One table ([`SPECS`]) lists every option once, with the modes that take
+//! it; the same table drives the environment variables (`--wait-timeout` ↔
+//! `PIDONE_WAIT_TIMEOUT`), the parser and the error messages. Every value
+//! lands in one [`Settings`], and the mode takes its own fields from it.
+//! Variables are applied first and the command line second, so the command
+//! line wins; a repeatable option given on the command line replaces the list
+//! from its variable.
 
 use crate::error::{Error, Result};
 use crate::log::{Format, Level};
 use crate::signals::SignalMap;
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -109,22 +112,6 @@ pub struct Run {
     pub command: Vec<OsString>,
 }
 
-impl Default for Run {
-    fn default() -> Self {
-        Run {
-            log: LogOpts::default(),
-            grace: Duration::from_secs(8),
-            forward: Forward::Group,
-            map: SignalMap::default(),
-            success_codes: Vec::new(),
-            env: EnvOpts::default(),
-            user: UserOpts::default(),
-            wait: WaitOpts::default(),
-            command: Vec::new(),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvFormat {
     Dotenv,
@@ -182,48 +169,85 @@ enum Kind {
     List,
 }
 
-/// One option of one mode.
+/// Every option, by name; [`Settings::set`] says where its value goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opt {
+    Grace,
+    Forward,
+    Map,
+    SuccessCode,
+    Wait,
+    WaitTimeout,
+    WaitInterval,
+    EnvFile,
+    EnvOverride,
+    SecretsDir,
+    FileEnv,
+    User,
+    AllowRoot,
+    AllowNewPrivs,
+    LogLevel,
+    LogFormat,
+    Format,
+    Check,
+    Port,
+    Unix,
+    Expect,
+    BodyContains,
+    Header,
+    Method,
+    Timeout,
+}
+
+/// Mode bits of [`Spec::modes`]: which modes take an option, and [`VAR`]
+/// when `PIDONE_<LONG>` sets it too.
+const RUN: u8 = 1;
+const ENV: u8 = 2;
+const PROBE: u8 = 4;
+const WAIT: u8 = 8;
+const VAR: u8 = 16;
+
+/// One option.
 struct Spec {
     long: &'static str,
-    short: Option<char>,
+    /// The one-letter form, if any (`-H`).
+    short: Option<u8>,
     kind: Kind,
-    /// Whether `PIDONE_<LONG>` sets it.
-    env: bool,
+    modes: u8,
+    opt: Opt,
 }
 
-const fn opt(long: &'static str, kind: Kind) -> Spec {
-    Spec { long, short: None, kind, env: true }
+const fn spec(long: &'static str, kind: Kind, modes: u8, opt: Opt) -> Spec {
+    Spec { long, short: None, kind, modes, opt }
 }
 
-const LOG_SPECS: [Spec; 2] = [opt("log-level", Kind::Value), opt("log-format", Kind::Value)];
-const ENV_SPECS: [Spec; 4] = [
-    opt("env-file", Kind::List),
-    opt("env-override", Kind::Flag),
-    opt("secrets-dir", Kind::List),
-    opt("file-env", Kind::List),
-];
-const USER_SPECS: [Spec; 3] =
-    [opt("user", Kind::Value), opt("allow-root", Kind::Flag), opt("allow-new-privs", Kind::Flag)];
-const WAIT_SPECS: [Spec; 2] = [opt("wait-timeout", Kind::Value), opt("wait-interval", Kind::Value)];
-const RUN_SPECS: [Spec; 5] = [
-    opt("grace", Kind::Value),
-    opt("forward", Kind::Value),
-    opt("map", Kind::List),
-    opt("success-code", Kind::List),
-    opt("wait", Kind::List),
-];
-const ENVCMD_SPECS: [Spec; 2] = [
-    Spec { long: "format", short: None, kind: Kind::Value, env: false },
-    Spec { long: "check", short: None, kind: Kind::Flag, env: false },
-];
-const PROBE_SPECS: [Spec; 7] = [
-    Spec { long: "port", short: None, kind: Kind::Value, env: false },
-    Spec { long: "unix", short: None, kind: Kind::Value, env: false },
-    Spec { long: "expect", short: None, kind: Kind::Value, env: false },
-    Spec { long: "body-contains", short: None, kind: Kind::Value, env: false },
-    Spec { long: "header", short: Some('H'), kind: Kind::List, env: false },
-    Spec { long: "method", short: None, kind: Kind::Value, env: false },
-    Spec { long: "timeout", short: None, kind: Kind::Value, env: false },
+/// Every option of every mode. Variables are applied in this order.
+const SPECS: [Spec; 25] = [
+    spec("grace", Kind::Value, RUN | VAR, Opt::Grace),
+    spec("forward", Kind::Value, RUN | VAR, Opt::Forward),
+    spec("map", Kind::List, RUN | VAR, Opt::Map),
+    spec("success-code", Kind::List, RUN | VAR, Opt::SuccessCode),
+    spec("wait", Kind::List, RUN | VAR, Opt::Wait),
+    spec("wait-timeout", Kind::Value, RUN | WAIT | VAR, Opt::WaitTimeout),
+    spec("wait-interval", Kind::Value, RUN | WAIT | VAR, Opt::WaitInterval),
+    spec("env-file", Kind::List, RUN | ENV | VAR, Opt::EnvFile),
+    spec("env-override", Kind::Flag, RUN | ENV | VAR, Opt::EnvOverride),
+    spec("secrets-dir", Kind::List, RUN | ENV | VAR, Opt::SecretsDir),
+    spec("file-env", Kind::List, RUN | ENV | VAR, Opt::FileEnv),
+    spec("user", Kind::Value, RUN | ENV | VAR, Opt::User),
+    spec("allow-root", Kind::Flag, RUN | ENV | VAR, Opt::AllowRoot),
+    spec("allow-new-privs", Kind::Flag, RUN | ENV | VAR, Opt::AllowNewPrivs),
+    spec("log-level", Kind::Value, RUN | ENV | PROBE | WAIT | VAR, Opt::LogLevel),
+    spec("log-format", Kind::Value, RUN | ENV | PROBE | WAIT | VAR, Opt::LogFormat),
+    spec("format", Kind::Value, ENV, Opt::Format),
+    spec("check", Kind::Flag, ENV, Opt::Check),
+    spec("port", Kind::Value, PROBE, Opt::Port),
+    spec("unix", Kind::Value, PROBE, Opt::Unix),
+    spec("expect", Kind::Value, PROBE, Opt::Expect),
+    spec("body-contains", Kind::Value, PROBE, Opt::BodyContains),
+    Spec { long: "header", short: Some(b'H'), kind: Kind::List, modes: PROBE, opt: Opt::Header },
+    spec("method", Kind::Value, PROBE, Opt::Method),
+    spec("timeout", Kind::Value, PROBE, Opt::Timeout),
 ];
 
 /// The environment variable that sets `--long`.
@@ -233,38 +257,41 @@ pub fn env_name(long: &str) -> String {
     s
 }
 
+/// The error for a value that is not one of the accepted ones.
+fn invalid(what: &str, value: &str, accepted: &str) -> Error {
+    Error::config(format!("invalid {what} '{value}' ({accepted})"))
+}
+
 /// Parse a duration: `500ms`, `3s`, `1m`, `1m30s`, `2h`; a bare number is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    let bad = || Error::config(format!("invalid duration '{s}' (examples: 500ms, 3s, 1m30s)"));
-    let t = s.trim();
+    duration(s.trim()).ok_or_else(|| invalid("duration", s, "examples: 500ms, 3s, 1m30s"))
+}
+
+fn duration(t: &str) -> Option<Duration> {
     if t.is_empty() {
-        return Err(bad());
+        return None;
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
-        return t.parse::<u64>().map(Duration::from_secs).map_err(|_| bad());
+        return t.parse().ok().map(Duration::from_secs);
     }
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let (num, tail) = rest.split_at(digits);
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let (unit, tail) = tail.split_at(unit_len);
+        let (num, tail) = rest.split_at(rest.bytes().take_while(u8::is_ascii_digit).count());
+        let (unit, tail) = tail.split_at(tail.bytes().take_while(u8::is_ascii_alphabetic).count());
+        // An empty `num` does not parse.
+        let n: u64 = num.parse().ok()?;
         let part = match unit {
             "ms" => Duration::from_millis(n),
             "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(bad)?),
-            "h" => Duration::from_secs(n.checked_mul(3600).ok_or_else(bad)?),
-            _ => return Err(bad()),
+            "m" => Duration::from_secs(n.checked_mul(60)?),
+            "h" => Duration::from_secs(n.checked_mul(3600)?),
+            _ => return None,
         };
-        total = total.checked_add(part).ok_or_else(bad)?;
+        total = total.checked_add(part)?;
         rest = tail;
     }
-    Ok(total)
+    Some(total)
 }
 
 /// Parse a boolean variable or `--flag=VALUE`: 1/true/yes/on, 0/false/no/off.
@@ -272,363 +299,301 @@ pub fn parse_bool(s: &str) -> Result<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::config(format!("invalid boolean '{s}' (use 1/true/yes/on or 0/false/no/off)"))),
+        _ => Err(invalid("boolean", s, "use 1/true/yes/on or 0/false/no/off")),
     }
 }
 
 fn parse_exit_code(s: &str) -> Result<u8> {
     let t = s.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::config(format!("invalid exit code '{s}' (0-255)")));
-    }
-    t.parse::<u8>().map_err(|_| Error::config(format!("invalid exit code '{s}' (0-255)")))
+    t.parse().ok().filter(|_| t.bytes().all(|b| b.is_ascii_digit())).ok_or_else(|| invalid("exit code", s, "0-255"))
 }
 
-/// A mode's options: the table and how each value lands in the struct.
-trait Options {
-    fn specs(&self) -> Vec<&'static Spec>;
-    /// Set one option. `value` is `None` only for a bare flag.
-    fn set(&mut self, long: &str, value: Option<&str>) -> Result<()>;
-    /// Forget a list option's values (the command line replaces the variable's).
-    fn clear(&mut self, long: &str);
-    /// Count `-v` / `-q`.
-    fn log(&mut self) -> &mut LogOpts;
+/// The options of every mode at their defaults. The mode being parsed gets
+/// the options it shares with others ([`Settings::log`] and the like) and
+/// is the one [`Settings::into_mode`] hands out.
+struct Settings {
+    mode: u8,
+    run: Run,
+    env: EnvCmd,
+    probe: Probe,
+    wait: Wait,
 }
 
-fn set_log(log: &mut LogOpts, long: &str, v: &str) -> Result<bool> {
-    match long {
-        "log-level" => {
-            log.level = Level::parse(v)
-                .ok_or_else(|| Error::config(format!("invalid log level '{v}' (error, warn, info, debug)")))?
-        }
-        "log-format" => {
-            log.format = match v {
-                "text" => Format::Text,
-                "json" => Format::Json,
-                _ => return Err(Error::config(format!("invalid log format '{v}' (text, json)"))),
-            }
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-fn flag(v: Option<&str>) -> Result<bool> {
-    v.map_or(Ok(true), parse_bool)
-}
-
-fn need(v: Option<&str>) -> Result<&str> {
-    v.ok_or_else(|| Error::config("missing value"))
-}
-
-fn set_env(env: &mut EnvOpts, long: &str, v: Option<&str>) -> Result<bool> {
-    match long {
-        "env-file" => env.files.push(Source::parse(need(v)?)?),
-        "env-override" => env.override_existing = flag(v)?,
-        "secrets-dir" => env.secrets_dirs.push(Source::parse(need(v)?)?),
-        "file-env" => {
-            let name = need(v)?;
-            if !crate::env::valid_name(name) {
-                return Err(Error::config(format!("invalid variable name '{name}'")));
-            }
-            env.file_env.push(name.to_string());
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-fn clear_env(env: &mut EnvOpts, long: &str) {
-    match long {
-        "env-file" => env.files.clear(),
-        "secrets-dir" => env.secrets_dirs.clear(),
-        "file-env" => env.file_env.clear(),
-        _ => {}
-    }
-}
-
-fn set_user(user: &mut UserOpts, long: &str, v: Option<&str>) -> Result<bool> {
-    match long {
-        "user" => user.user = Some(need(v)?.to_string()),
-        "allow-root" => user.allow_root = flag(v)?,
-        "allow-new-privs" => user.allow_new_privs = flag(v)?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-fn set_wait(wait: &mut WaitOpts, long: &str, v: Option<&str>) -> Result<bool> {
-    match long {
-        "wait" => wait.targets.push(need(v)?.to_string()),
-        "wait-timeout" => wait.timeout = parse_duration(need(v)?)?,
-        "wait-interval" => {
-            let d = parse_duration(need(v)?)?;
-            if d.is_zero() {
-                return Err(Error::config("the interval must be above zero"));
-            }
-            wait.interval = d;
-        }
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-fn all<const N: usize>(specs: &'static [Spec; N]) -> impl Iterator<Item = &'static Spec> {
-    specs.iter()
-}
-
-impl Options for Run {
-    fn specs(&self) -> Vec<&'static Spec> {
-        all(&RUN_SPECS)
-            .chain(all(&WAIT_SPECS))
-            .chain(all(&ENV_SPECS))
-            .chain(all(&USER_SPECS))
-            .chain(all(&LOG_SPECS))
-            .collect()
-    }
-
-    fn set(&mut self, long: &str, v: Option<&str>) -> Result<()> {
-        match long {
-            "grace" => self.grace = parse_duration(need(v)?)?,
-            "forward" => {
-                self.forward = match need(v)? {
-                    "group" => Forward::Group,
-                    "child" => Forward::Child,
-                    other => return Err(Error::config(format!("invalid value '{other}' (group, child)"))),
-                }
-            }
-            "map" => self.map.add(need(v)?)?,
-            "success-code" => self.success_codes.push(parse_exit_code(need(v)?)?),
-            _ => {
-                let v2 = v;
-                let done = set_wait(&mut self.wait, long, v2)?
-                    || set_env(&mut self.env, long, v2)?
-                    || set_user(&mut self.user, long, v2)?
-                    || set_log(&mut self.log, long, need(v2)?)?;
-                if !done {
-                    return Err(Error::config("unknown option"));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn clear(&mut self, long: &str) {
-        match long {
-            "map" => self.map = SignalMap::default(),
-            "success-code" => self.success_codes.clear(),
-            "wait" => self.wait.targets.clear(),
-            _ => clear_env(&mut self.env, long),
+impl Settings {
+    fn new(mode: u8) -> Settings {
+        let log = LogOpts::default();
+        Settings {
+            mode,
+            run: Run {
+                log,
+                grace: Duration::from_secs(8),
+                forward: Forward::Group,
+                map: SignalMap::default(),
+                success_codes: Vec::new(),
+                env: EnvOpts::default(),
+                user: UserOpts::default(),
+                wait: WaitOpts::default(),
+                command: Vec::new(),
+            },
+            env: EnvCmd {
+                log,
+                env: EnvOpts::default(),
+                user: UserOpts::default(),
+                format: EnvFormat::Dotenv,
+                check: false,
+                command: Vec::new(),
+            },
+            probe: Probe {
+                log,
+                target: None,
+                port: None,
+                unix: None,
+                expect: "200-399".into(),
+                body_contains: None,
+                headers: Vec::new(),
+                method: Method::Get,
+                timeout: Duration::from_secs(2),
+            },
+            wait: Wait { log, wait: WaitOpts::default() },
         }
     }
 
     fn log(&mut self) -> &mut LogOpts {
-        &mut self.log
+        match self.mode {
+            ENV => &mut self.env.log,
+            PROBE => &mut self.probe.log,
+            WAIT => &mut self.wait.log,
+            _ => &mut self.run.log,
+        }
     }
-}
 
-impl Options for EnvCmd {
-    fn specs(&self) -> Vec<&'static Spec> {
-        all(&ENVCMD_SPECS).chain(all(&ENV_SPECS)).chain(all(&USER_SPECS)).chain(all(&LOG_SPECS)).collect()
+    fn env(&mut self) -> &mut EnvOpts {
+        if self.mode == ENV { &mut self.env.env } else { &mut self.run.env }
     }
 
-    fn set(&mut self, long: &str, v: Option<&str>) -> Result<()> {
-        match long {
-            "format" => {
-                self.format = match need(v)? {
+    fn user(&mut self) -> &mut UserOpts {
+        if self.mode == ENV { &mut self.env.user } else { &mut self.run.user }
+    }
+
+    fn wait(&mut self) -> &mut WaitOpts {
+        if self.mode == WAIT { &mut self.wait.wait } else { &mut self.run.wait }
+    }
+
+    /// Set one option from its text (`1` for a bare flag).
+    fn set(&mut self, opt: Opt, v: &str) -> Result<()> {
+        match opt {
+            Opt::Grace => self.run.grace = parse_duration(v)?,
+            Opt::Forward => {
+                self.run.forward = match v {
+                    "group" => Forward::Group,
+                    "child" => Forward::Child,
+                    _ => return Err(invalid("value", v, "group, child")),
+                }
+            }
+            Opt::Map => self.run.map.add(v)?,
+            Opt::SuccessCode => self.run.success_codes.push(parse_exit_code(v)?),
+            Opt::Wait => self.run.wait.targets.push(v.to_string()),
+            Opt::WaitTimeout => self.wait().timeout = parse_duration(v)?,
+            Opt::WaitInterval => {
+                let interval = parse_duration(v)?;
+                if interval.is_zero() {
+                    return Err(Error::config("the interval must be above zero"));
+                }
+                self.wait().interval = interval;
+            }
+            Opt::EnvFile => self.env().files.push(Source::parse(v)?),
+            Opt::EnvOverride => self.env().override_existing = parse_bool(v)?,
+            Opt::SecretsDir => self.env().secrets_dirs.push(Source::parse(v)?),
+            Opt::FileEnv if !crate::env::valid_name(v) => {
+                return Err(invalid("variable name", v, "a name is [A-Za-z_][A-Za-z0-9_]*"));
+            }
+            Opt::FileEnv => self.env().file_env.push(v.to_string()),
+            Opt::User => self.user().user = Some(v.to_string()),
+            Opt::AllowRoot => self.user().allow_root = parse_bool(v)?,
+            Opt::AllowNewPrivs => self.user().allow_new_privs = parse_bool(v)?,
+            Opt::LogLevel => {
+                self.log().level = Level::parse(v).ok_or_else(|| invalid("log level", v, "error, warn, info, debug"))?
+            }
+            Opt::LogFormat => {
+                self.log().format = match v {
+                    "text" => Format::Text,
+                    "json" => Format::Json,
+                    _ => return Err(invalid("log format", v, "text, json")),
+                }
+            }
+            Opt::Format => {
+                self.env.format = match v {
                     "dotenv" => EnvFormat::Dotenv,
                     "shell" => EnvFormat::Shell,
                     "json" => EnvFormat::Json,
-                    other => return Err(Error::config(format!("invalid format '{other}' (dotenv, shell, json)"))),
+                    _ => return Err(invalid("format", v, "dotenv, shell, json")),
                 }
             }
-            "check" => self.check = flag(v)?,
-            _ => {
-                let done = set_env(&mut self.env, long, v)?
-                    || set_user(&mut self.user, long, v)?
-                    || set_log(&mut self.log, long, need(v)?)?;
-                if !done {
-                    return Err(Error::config("unknown option"));
-                }
+            Opt::Check => self.env.check = parse_bool(v)?,
+            Opt::Port => {
+                self.probe.port = Some(v.parse().ok().filter(|&p| p != 0).ok_or_else(|| invalid("port", v, "1-65535"))?)
             }
-        }
-        Ok(())
-    }
-
-    fn clear(&mut self, long: &str) {
-        clear_env(&mut self.env, long);
-    }
-
-    fn log(&mut self) -> &mut LogOpts {
-        &mut self.log
-    }
-}
-
-impl Options for Probe {
-    fn specs(&self) -> Vec<&'static Spec> {
-        all(&PROBE_SPECS).chain(all(&LOG_SPECS)).collect()
-    }
-
-    fn set(&mut self, long: &str, v: Option<&str>) -> Result<()> {
-        let v = need(v)?;
-        match long {
-            "port" => {
-                self.port = Some(
-                    v.parse::<u16>()
-                        .ok()
-                        .filter(|&p| p != 0)
-                        .ok_or_else(|| Error::config(format!("invalid port '{v}' (1-65535)")))?,
-                )
-            }
-            "unix" => self.unix = Some(PathBuf::from(v)),
-            "expect" => self.expect = v.to_string(),
-            "body-contains" => self.body_contains = Some(v.to_string()),
-            "header" => self.headers.push(v.to_string()),
-            "method" => {
-                self.method = match v.to_ascii_uppercase().as_str() {
+            Opt::Unix => self.probe.unix = Some(PathBuf::from(v)),
+            Opt::Expect => self.probe.expect = v.to_string(),
+            Opt::BodyContains => self.probe.body_contains = Some(v.to_string()),
+            Opt::Header => self.probe.headers.push(v.to_string()),
+            Opt::Method => {
+                self.probe.method = match v.to_ascii_uppercase().as_str() {
                     "GET" => Method::Get,
                     "HEAD" => Method::Head,
-                    _ => return Err(Error::config(format!("invalid method '{v}' (GET, HEAD)"))),
+                    _ => return Err(invalid("method", v, "GET, HEAD")),
                 }
             }
-            "timeout" => self.timeout = parse_duration(v)?,
-            _ => {
-                if !set_log(&mut self.log, long, v)? {
-                    return Err(Error::config("unknown option"));
-                }
-            }
+            Opt::Timeout => self.probe.timeout = parse_duration(v)?,
         }
         Ok(())
     }
 
-    fn clear(&mut self, long: &str) {
-        if long == "header" {
-            self.headers.clear();
+    /// Forget a list option's values (the command line replaces the variable's).
+    fn clear(&mut self, opt: Opt) {
+        match opt {
+            Opt::Map => self.run.map = SignalMap::default(),
+            Opt::SuccessCode => self.run.success_codes.clear(),
+            Opt::Wait => self.run.wait.targets.clear(),
+            Opt::EnvFile => self.env().files.clear(),
+            Opt::SecretsDir => self.env().secrets_dirs.clear(),
+            Opt::FileEnv => self.env().file_env.clear(),
+            Opt::Header => self.probe.headers.clear(),
+            _ => {}
         }
     }
 
-    fn log(&mut self) -> &mut LogOpts {
-        &mut self.log
-    }
-}
-
-impl Options for Wait {
-    fn specs(&self) -> Vec<&'static Spec> {
-        all(&WAIT_SPECS).chain(all(&LOG_SPECS)).collect()
-    }
-
-    fn set(&mut self, long: &str, v: Option<&str>) -> Result<()> {
-        if set_wait(&mut self.wait, long, v)? || set_log(&mut self.log, long, need(v)?)? {
-            Ok(())
-        } else {
-            Err(Error::config("unknown option"))
+    /// Apply the `PIDONE_*` variables from `vars` of every option of the mode that has one.
+    fn apply_vars(&mut self, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<()> {
+        let mode = self.mode;
+        for spec in SPECS.iter().filter(|s| s.modes & mode != 0 && s.modes & VAR != 0) {
+            let name = env_name(spec.long);
+            let Some(raw) = vars(&name) else { continue };
+            let res = match raw.to_str() {
+                None => Err(Error::config("value is not valid UTF-8")),
+                Some(list) if spec.kind == Kind::List => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .try_for_each(|item| self.set(spec.opt, item)),
+                Some(val) => self.set(spec.opt, val),
+            };
+            res.map_err(|e| e.context(&name))?;
         }
+        Ok(())
     }
 
-    fn clear(&mut self, _long: &str) {}
-
-    fn log(&mut self) -> &mut LogOpts {
-        &mut self.log
-    }
-}
-
-/// Apply `PIDONE_*` variables from `vars` for every option that has one.
-fn apply_env(o: &mut dyn Options, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<()> {
-    for spec in o.specs() {
-        if !spec.env {
-            continue;
+    /// Parse the mode's options in `args` from `at` on. Returns where the
+    /// positional words start (at the first non-option word, or after `--`),
+    /// or `None` for `-h` / `--help`.
+    fn parse_args(&mut self, args: &[OsString], mut at: usize) -> Result<Option<usize>> {
+        let (mut verbosity, mut quiet) = (0, false);
+        // The list options given so far, as bits by `Opt`.
+        let mut given: u32 = 0;
+        let words = loop {
+            let Some(arg) = args.get(at) else { break at };
+            at += 1;
+            let word = arg.as_bytes();
+            let (spec, shown, attached) = if word == b"--" {
+                break at;
+            } else if let Some(long) = word.strip_prefix(b"--") {
+                // `--name` or `--name=value`.
+                let (name, attached) = match long.iter().position(|&c| c == b'=') {
+                    Some(eq) => (long.get(..eq).unwrap_or_default(), long.get(eq + 1..)),
+                    None => (long, None),
+                };
+                if name == b"help" {
+                    return Ok(None);
+                }
+                let spec = SPECS.iter().find(|s| s.modes & self.mode != 0 && s.long.as_bytes() == name);
+                (spec, format!("--{}", String::from_utf8_lossy(name)), attached)
+            } else if let Some(shorts @ [_, ..]) = word.strip_prefix(b"-") {
+                // `-vq`, then at most one option with its value: `-H V`, `-HV`, `-H=V`.
+                let (mut rest, mut prev) = (shorts, None);
+                let found = loop {
+                    let [c, tail @ ..] = rest else { break None };
+                    match (c, prev) {
+                        (b'h', _) => return Ok(None),
+                        (b'v', _) => verbosity += 1,
+                        (b'q', _) => quiet = true,
+                        (b'=', Some(flag)) => {
+                            return Err(Error::config(format!("-{}: takes no value", char::from(flag))));
+                        }
+                        _ => {
+                            let spec = SPECS.iter().find(|s| s.modes & self.mode != 0 && s.short == Some(*c));
+                            let shown = String::from_utf8_lossy(rest).chars().next().unwrap_or_default();
+                            let attached = (!tail.is_empty()).then(|| tail.strip_prefix(b"=").unwrap_or(tail));
+                            break Some((spec, format!("-{shown}"), attached));
+                        }
+                    }
+                    (rest, prev) = (tail, Some(*c));
+                };
+                let Some(found) = found else { continue };
+                found
+            } else {
+                break at - 1;
+            };
+            let spec = spec.ok_or_else(|| Error::config(format!("unknown option '{shown}' (see pidone --help)")))?;
+            let value = match (attached, spec.kind) {
+                (Some(v), _) => Some(v),
+                (None, Kind::Flag) => Some(&b"1"[..]),
+                (None, _) => args.get(at).map(|v| {
+                    at += 1;
+                    v.as_bytes()
+                }),
+            };
+            let bit = 1 << spec.opt as u32;
+            if spec.kind == Kind::List && given & bit == 0 {
+                given |= bit;
+                self.clear(spec.opt);
+            }
+            value
+                .ok_or_else(|| Error::config("missing value"))
+                .and_then(|v| std::str::from_utf8(v).map_err(|_| Error::config("value is not valid UTF-8")))
+                .and_then(|v| self.set(spec.opt, v))
+                .map_err(|e| e.context(&shown))?;
+        };
+        let log = self.log();
+        if quiet {
+            log.level = Level::Error;
+        } else if verbosity >= 2 {
+            log.level = Level::Debug;
+        } else if verbosity == 1 && log.level < Level::Info {
+            log.level = Level::Info;
         }
-        let name = env_name(spec.long);
-        let Some(raw) = vars(&name) else { continue };
-        let val = raw.to_str().ok_or_else(|| Error::config(format!("{name}: value is not valid UTF-8")))?;
-        let res = match spec.kind {
-            Kind::Flag => parse_bool(val).and_then(|b| o.set(spec.long, Some(if b { "1" } else { "0" }))),
-            Kind::Value => o.set(spec.long, Some(val)),
-            Kind::List => val
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .try_for_each(|item| o.set(spec.long, Some(item))),
-        };
-        res.map_err(|e| e.context(&name))?;
+        Ok(Some(words))
     }
-    Ok(())
-}
 
-/// Parse one mode's options from `args` (after the subcommand word). Returns the
-/// positional words: everything from the first non-option or after `--`.
-fn parse_opts(
-    o: &mut dyn Options,
-    args: Vec<OsString>,
-    help: &'static str,
-) -> Result<std::result::Result<Vec<OsString>, &'static str>> {
-    use lexopt::prelude::*;
-    let specs = o.specs();
-    let mut seen_lists: Vec<&'static str> = Vec::new();
-    let mut p = lexopt::Parser::from_args(args);
-    let mut verbosity: i32 = 0;
-    let mut quiet = false;
-    loop {
-        let arg = match p.next() {
-            Ok(Some(a)) => a,
-            Ok(None) => break,
-            Err(e) => return Err(Error::config(e.to_string())),
-        };
-        let (spec, shown) = match arg {
-            Short('h') | Long("help") => return Ok(Err(help)),
-            Short('v') => {
-                verbosity += 1;
-                continue;
+    /// The mode's own settings, with its positional `words`.
+    fn into_mode(mut self, words: Vec<OsString>) -> Result<Mode> {
+        let text = |w: &OsString| w.to_string_lossy().into_owned();
+        Ok(match self.mode {
+            PROBE if words.len() > 1 => return Err(Error::config("probe takes one TARGET")),
+            PROBE => {
+                self.probe.target = words.first().map(text);
+                Mode::Probe(self.probe)
             }
-            Short('q') => {
-                quiet = true;
-                continue;
+            WAIT if words.is_empty() => {
+                return Err(Error::config("no TARGET given (usage: pidone wait [OPTIONS] TARGET...)"));
             }
-            Long(name) => {
-                let shown = format!("--{name}");
-                (specs.iter().find(|s| s.long == name).copied(), shown)
+            WAIT => {
+                self.wait.wait.targets = words.iter().map(text).collect();
+                Mode::Wait(self.wait)
             }
-            Short(c) => (specs.iter().find(|s| s.short == Some(c)).copied(), format!("-{c}")),
-            Value(v) => {
-                let mut rest = vec![v];
-                rest.extend(p.raw_args().map_err(|e| Error::config(e.to_string()))?);
-                apply_verbosity(o.log(), verbosity, quiet);
-                return Ok(Ok(rest));
+            ENV => {
+                self.env.command = words;
+                Mode::Env(self.env)
             }
-        };
-        let Some(spec) = spec else {
-            return Err(Error::config(format!("unknown option '{shown}' (see pidone --help)")));
-        };
-        let value = match spec.kind {
-            Kind::Flag => p
-                .optional_value()
-                .map(|v| v.string())
-                .transpose()
-                .map_err(|e| Error::config(e.to_string()).context(&shown))?,
-            Kind::Value | Kind::List => Some(
-                p.value()
-                    .map_err(|_| Error::config("missing value").context(&shown))?
-                    .string()
-                    .map_err(|_| Error::config("value is not valid UTF-8").context(&shown))?,
-            ),
-        };
-        if spec.kind == Kind::List && !seen_lists.contains(&spec.long) {
-            seen_lists.push(spec.long);
-            o.clear(spec.long);
-        }
-        o.set(spec.long, value.as_deref()).map_err(|e| e.context(&shown))?;
-    }
-    apply_verbosity(o.log(), verbosity, quiet);
-    Ok(Ok(Vec::new()))
-}
-
-fn apply_verbosity(log: &mut LogOpts, verbosity: i32, quiet: bool) {
-    if quiet {
-        log.level = Level::Error;
-    } else if verbosity >= 2 {
-        log.level = Level::Debug;
-    } else if verbosity == 1 && log.level < Level::Info {
-        log.level = Level::Info;
+            _ if words.is_empty() => {
+                return Err(Error::config(
+                    "no command given (usage: pidone [OPTIONS] [--] COMMAND [ARG...]; see pidone --help)",
+                ));
+            }
+            _ => {
+                self.run.command = words;
+                Mode::Run(self.run)
+            }
+        })
     }
 }
 
@@ -638,84 +603,24 @@ pub const PROBE_HELP: &str = include_str!("help/probe.txt");
 pub const WAIT_HELP: &str = include_str!("help/wait.txt");
 
 /// Parse a whole command line (without argv\[0\]) and the process environment.
-pub fn parse(args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode> {
-    let first = args.first().and_then(|a| a.to_str()).unwrap_or("").to_string();
-    match first.as_str() {
-        "--version" | "-V" if args.len() == 1 => return Ok(Mode::Version),
-        "probe" | "wait" | "env" => {}
-        _ => return parse_run(args, vars),
-    }
-    let rest: Vec<OsString> = args.into_iter().skip(1).collect();
-    match first.as_str() {
-        "probe" => {
-            let mut o = Probe {
-                log: LogOpts::default(),
-                target: None,
-                port: None,
-                unix: None,
-                expect: "200-399".into(),
-                body_contains: None,
-                headers: Vec::new(),
-                method: Method::Get,
-                timeout: Duration::from_secs(2),
-            };
-            let pos = match parse_opts(&mut o, rest, PROBE_HELP)? {
-                Ok(p) => p,
-                Err(help) => return Ok(Mode::Help(help)),
-            };
-            if pos.len() > 1 {
-                return Err(Error::config("probe takes one TARGET"));
-            }
-            o.target = pos.into_iter().next().map(|t| t.to_string_lossy().into_owned());
-            Ok(Mode::Probe(o))
-        }
-        "wait" => {
-            let mut o = Wait { log: LogOpts::default(), wait: WaitOpts::default() };
-            apply_env(&mut o, vars)?;
-            let pos = match parse_opts(&mut o, rest, WAIT_HELP)? {
-                Ok(p) => p,
-                Err(help) => return Ok(Mode::Help(help)),
-            };
-            if pos.is_empty() {
-                return Err(Error::config("no TARGET given (usage: pidone wait [OPTIONS] TARGET...)"));
-            }
-            o.wait.targets = pos.into_iter().map(|t| t.to_string_lossy().into_owned()).collect();
-            Ok(Mode::Wait(o))
-        }
-        _ => {
-            let mut o = EnvCmd {
-                log: LogOpts::default(),
-                env: EnvOpts::default(),
-                user: UserOpts::default(),
-                format: EnvFormat::Dotenv,
-                check: false,
-                command: Vec::new(),
-            };
-            apply_env(&mut o, vars)?;
-            let pos = match parse_opts(&mut o, rest, ENV_HELP)? {
-                Ok(p) => p,
-                Err(help) => return Ok(Mode::Help(help)),
-            };
-            o.command = pos;
-            Ok(Mode::Env(o))
-        }
-    }
-}
-
-fn parse_run(args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode> {
-    let mut o = Run::default();
-    apply_env(&mut o, vars)?;
-    let pos = match parse_opts(&mut o, args, RUN_HELP)? {
-        Ok(p) => p,
-        Err(help) => return Ok(Mode::Help(help)),
+/// A subcommand is recognised only as the first word; a probe reads no variables.
+pub fn parse(mut args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode> {
+    let (mode, help) = match args.first().and_then(|a| a.to_str()) {
+        Some("--version" | "-V") if args.len() == 1 => return Ok(Mode::Version),
+        Some("probe") => (PROBE, PROBE_HELP),
+        Some("wait") => (WAIT, WAIT_HELP),
+        Some("env") => (ENV, ENV_HELP),
+        _ => (RUN, RUN_HELP),
     };
-    if pos.is_empty() {
-        return Err(Error::config(
-            "no command given (usage: pidone [OPTIONS] [--] COMMAND [ARG...]; see pidone --help)",
-        ));
+    let mut settings = Settings::new(mode);
+    if mode != PROBE {
+        settings.apply_vars(vars)?;
     }
-    o.command = pos;
-    Ok(Mode::Run(o))
+    let Some(words) = settings.parse_args(&args, usize::from(mode != RUN))? else {
+        return Ok(Mode::Help(help));
+    };
+    let words = args.split_off(words);
+    settings.into_mode(words)
 }
 
 #[cfg(test)]
