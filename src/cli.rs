@@ -3,7 +3,7 @@
 //! One table ([`SPECS`]) lists every option once, with the modes that take
 //! it; the same table drives the environment variables (`--wait-timeout` ↔
 //! `PIDONE_WAIT_TIMEOUT`), the parser and the error messages. Every value
-//! lands in one [`Settings`], and the mode takes its own fields from it.
+//! lands in the options of the mode being parsed ([`Settings`]).
 //! Variables are applied first and the command line second, so the command
 //! line wins; a repeatable option given on the command line replaces the list
 //! from its variable.
@@ -268,19 +268,15 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
 }
 
 fn duration(t: &str) -> Option<Duration> {
-    if t.is_empty() {
-        return None;
-    }
-    if t.bytes().all(|b| b.is_ascii_digit()) {
-        return t.parse().ok().map(Duration::from_secs);
+    if let Some(secs) = number(t) {
+        return Some(Duration::from_secs(secs));
     }
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
         let (num, tail) = rest.split_at(rest.bytes().take_while(u8::is_ascii_digit).count());
         let (unit, tail) = tail.split_at(tail.bytes().take_while(u8::is_ascii_alphabetic).count());
-        // An empty `num` does not parse.
-        let n: u64 = num.parse().ok()?;
+        let n = number(num)?;
         let part = match unit {
             "ms" => Duration::from_millis(n),
             "s" => Duration::from_secs(n),
@@ -291,7 +287,18 @@ fn duration(t: &str) -> Option<Duration> {
         total = total.checked_add(part)?;
         rest = tail;
     }
-    Some(total)
+    (!t.is_empty()).then_some(total)
+}
+
+/// A number of decimal digits only (no sign, no blanks); `None` when empty or too large.
+fn number(s: &str) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, b| {
+        let digit = b.is_ascii_digit().then(|| u64::from(b - b'0'))?;
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 /// Parse a boolean variable or `--flag=VALUE`: 1/true/yes/on, 0/false/no/off.
@@ -304,8 +311,7 @@ pub fn parse_bool(s: &str) -> Result<bool> {
 }
 
 fn parse_exit_code(s: &str) -> Result<u8> {
-    let t = s.trim();
-    t.parse().ok().filter(|_| t.bytes().all(|b| b.is_ascii_digit())).ok_or_else(|| invalid("exit code", s, "0-255"))
+    number(s.trim()).and_then(|n| u8::try_from(n).ok()).ok_or_else(|| invalid("exit code", s, "0-255"))
 }
 
 /// The options of every mode at their defaults. The mode being parsed gets

@@ -29,12 +29,11 @@ use std::io::Write;
 pub fn main(args: Vec<OsString>) -> i32 {
     let probe_mode = args.first().is_some_and(|a| a == "probe");
     // Run and env modes read the whole environment once, indexed, and look
-    // the PIDONE_* variables up in it; a probe only needs a few getenv calls.
+    // the PIDONE_* variables up in it; a probe reads no PIDONE_* variables
+    // and only needs a few getenv calls of its own.
     let base = if probe_mode { env::Environment::default() } else { env::Environment::from_process() };
-    let lookup = |name: &str| base.get(name).map(std::ffi::OsStr::to_os_string);
-    let getenv = |name: &str| std::env::var_os(name);
-    let vars: &dyn Fn(&str) -> Option<OsString> = if probe_mode { &getenv } else { &lookup };
-    let mode = match cli::parse(args, vars) {
+    let vars = |name: &str| base.get(name).map(std::ffi::OsStr::to_os_string);
+    let mode = match cli::parse(args, &vars) {
         Ok(mode) => mode,
         Err(e) => {
             log::error!("{e}");
@@ -43,14 +42,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     let result = match mode {
-        cli::Mode::Help(text) => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-            Ok(0)
-        }
-        cli::Mode::Version => {
-            let _ = writeln!(std::io::stdout().lock(), "pidone {}", env!("CARGO_PKG_VERSION"));
-            Ok(0)
-        }
+        cli::Mode::Help(text) => print(text),
+        cli::Mode::Version => print(concat!("pidone ", env!("CARGO_PKG_VERSION"), "\n")),
         cli::Mode::Run(opts) => {
             log::configure(opts.log.level, opts.log.format);
             supervise::run(opts, base)
@@ -72,4 +65,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
         log::error!("{e}");
         e.code
     })
+}
+
+/// `--help` and `--version`: the text on stdout, exit 0.
+fn print(text: &str) -> error::Result<i32> {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(0)
 }
