@@ -22,6 +22,13 @@ pub struct SyntaxError {
     pub msg: String,
 }
 
+impl SyntaxError {
+    /// What is wrong with variable `name` on `line`.
+    fn about(line: usize, name: &str, what: &str) -> SyntaxError {
+        SyntaxError { line, msg: format!("{name}: {what}") }
+    }
+}
+
 /// Where parsed variables go and where `$NAME` is looked up.
 pub trait Scope {
     /// The current value of `name`, if it is set.
@@ -162,10 +169,11 @@ impl<'a> Parser<'a> {
             }
             Some(b'=') => self.i += 1,
             Some(_) => {
-                return Err(SyntaxError {
+                return Err(SyntaxError::about(
                     line,
-                    msg: format!("{name}: a variable name cannot contain a space (or `=` is missing)"),
-                });
+                    name,
+                    "a variable name cannot contain a space (or `=` is missing)",
+                ));
             }
         }
         let blank_after_eq = self.peek().is_some_and(is_blank);
@@ -178,10 +186,7 @@ impl<'a> Parser<'a> {
                     None | Some(b'\n') => {}
                     Some(b'#') => self.skip_rest_of_line(),
                     Some(_) => {
-                        return Err(SyntaxError {
-                            line: self.line,
-                            msg: format!("{name}: unexpected text after the closing quote"),
-                        });
+                        return Err(SyntaxError::about(self.line, name, "unexpected text after the closing quote"));
                     }
                 }
                 v
@@ -227,8 +232,12 @@ impl<'a> Parser<'a> {
         loop {
             match self.bump() {
                 None => {
-                    let kind = if quote == b'"' { "double" } else { "single" };
-                    return Err(SyntaxError { line, msg: format!("{name}: unterminated {kind}-quoted value") });
+                    let what = if quote == b'"' {
+                        "unterminated double-quoted value"
+                    } else {
+                        "unterminated single-quoted value"
+                    };
+                    return Err(SyntaxError::about(line, name, what));
                 }
                 Some(b'\\') => {
                     self.bump();
@@ -268,7 +277,7 @@ struct Expander<'a> {
     double_quoted: bool,
 }
 
-impl Expander<'_> {
+impl<'a> Expander<'a> {
     fn err(&self, line: usize, msg: String) -> SyntaxError {
         SyntaxError { line, msg }
     }
@@ -317,7 +326,7 @@ impl Expander<'_> {
         }
     }
 
-    fn name(&mut self) -> &str {
+    fn name(&mut self) -> &'a str {
         let start = self.cur.i;
         while self.cur.peek().is_some_and(is_name_byte) {
             self.cur.i += 1;
@@ -344,8 +353,8 @@ impl Expander<'_> {
                 self.braced(scope, live, depth, line, out)?;
             }
             Some(c) if c == b'_' || c.is_ascii_alphabetic() => {
-                let name = self.name().to_string();
-                substitute(scope, &name, live, line, out);
+                let name = self.name();
+                substitute(scope, name, live, line, out);
             }
             // A `$` that starts nothing is kept as it is.
             _ => out.push(b'$'),
@@ -364,14 +373,14 @@ impl Expander<'_> {
         if depth >= MAX_NESTING {
             return Err(self.err(line, format!("${{…}} nested more than {MAX_NESTING} deep")));
         }
-        let name = self.name().to_string();
-        if !valid_name(&name) {
+        let name = self.name();
+        if !valid_name(name) {
             return Err(self.err(line, "invalid substitution: ${ must be followed by a variable name".into()));
         }
         let (colon, op) = match (self.cur.peek(), self.cur.s.get(self.cur.i + 1).copied()) {
             (Some(b'}'), _) => {
                 self.cur.i += 1;
-                substitute(scope, &name, live, line, out);
+                substitute(scope, name, live, line, out);
                 return Ok(());
             }
             (Some(b':'), Some(op @ (b'-' | b'?' | b'+'))) => {
@@ -390,33 +399,27 @@ impl Expander<'_> {
                 ));
             }
         };
-        let value = scope.lookup(&name).map(<[u8]>::to_vec);
+        let value = scope.lookup(name);
         // `:` treats an empty value as unset.
-        let present = value.as_ref().is_some_and(|v| !colon || !v.is_empty());
+        let (set, present) = (value.is_some(), value.is_some_and(|v| !colon || !v.is_empty()));
+        // The word stands in for `-` when unset and for `+` when set; only
+        // then is it evaluated for real (its `${X:?}` can fail).
+        let use_word = if op == b'-' { !present } else { op == b'+' && present };
         let word_start = self.cur.i;
-        match op {
-            b'-' => {
-                let word = self.seq(scope, Some(line), live && !present, depth + 1)?;
-                out.extend(if present { value.unwrap_or_default() } else { word });
-            }
-            b'+' => {
-                let word = self.seq(scope, Some(line), live && present, depth + 1)?;
-                if present {
-                    out.extend(word);
-                }
-            }
-            _ => {
-                self.seq(scope, Some(line), false, depth + 1)?;
-                if live && !present {
-                    // The message is the file's own text, never a value.
-                    let raw = self.cur.s.get(word_start..self.cur.i.saturating_sub(1)).unwrap_or_default();
-                    let msg = String::from_utf8_lossy(raw);
-                    let what = if colon && value.is_some() { "is empty" } else { "is not set" };
-                    let tail = if msg.is_empty() { String::new() } else { format!(": {msg}") };
-                    return Err(self.err(line, format!("required variable {name} {what}{tail}")));
-                }
-                out.extend(value.unwrap_or_default());
-            }
+        let word = self.seq(scope, Some(line), live && use_word, depth + 1)?;
+        if op == b'?' && live && !present {
+            // The message is the file's own text, never a value.
+            let raw = self.cur.s.get(word_start..self.cur.i.saturating_sub(1)).unwrap_or_default();
+            let what = if colon && set { "is empty" } else { "is not set" };
+            let colon = if raw.is_empty() { "" } else { ": " };
+            let msg = String::from_utf8_lossy(raw);
+            return Err(self.err(line, format!("required variable {name} {what}{colon}{msg}")));
+        }
+        if use_word {
+            out.extend_from_slice(&word);
+        } else if op != b'+' {
+            // Substitution defines nothing: the value is the one looked up above.
+            out.extend_from_slice(scope.lookup(name).unwrap_or_default());
         }
         Ok(())
     }

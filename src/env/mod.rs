@@ -294,20 +294,25 @@ fn utf8<'v>(name: &str, value: &'v OsStr) -> Result<&'v str> {
     })
 }
 
+fn put(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+}
+
 /// What was loaded, in `format`, for stdout.
 fn render(loader: &Loader, format: EnvFormat) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     match format {
         EnvFormat::Dotenv => {
             for (name, value) in loader.loaded() {
-                out.extend_from_slice(format!("{name}={}\n", dotenv::quote(utf8(name, value)?)).as_bytes());
+                let value = dotenv::quote(utf8(name, value)?);
+                put(&mut out, &[name.as_bytes(), b"=", value.as_bytes(), b"\n"]);
             }
         }
         EnvFormat::Shell => {
             for (name, value) in loader.loaded() {
-                out.extend_from_slice(b"export ");
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"='");
+                put(&mut out, &[b"export ", name.as_bytes(), b"='"]);
                 for &b in value.as_bytes() {
                     if b == b'\'' {
                         out.extend_from_slice(b"'\\''");
@@ -318,7 +323,7 @@ fn render(loader: &Loader, format: EnvFormat) -> Result<Vec<u8>> {
                 out.extend_from_slice(b"'\n");
             }
             for name in &loader.removed {
-                out.extend_from_slice(format!("unset {name}\n").as_bytes());
+                put(&mut out, &[b"unset ", name.as_bytes(), b"\n"]);
             }
         }
         EnvFormat::Json => {

@@ -31,12 +31,16 @@ fn kind(meta: &Metadata) -> &'static str {
     }
 }
 
-fn at(path: &Path, msg: impl std::fmt::Display) -> Error {
+fn at(path: &Path, msg: &dyn std::fmt::Display) -> Error {
     Error::config(format!("{}: {msg}", path.display()))
 }
 
+fn io_error(path: &Path, e: &std::io::Error) -> Error {
+    at(path, &io_text(e))
+}
+
 fn not_regular(path: &Path, meta: &Metadata) -> Error {
-    at(path, format_args!("not a regular file ({})", kind(meta)))
+    at(path, &format_args!("not a regular file ({})", kind(meta)))
 }
 
 /// The whole of the regular file at `path` (symlinks followed), at most
@@ -48,7 +52,7 @@ pub fn read_file(path: &Path, optional: bool) -> Result<Option<Vec<u8>>> {
     let meta = match fs::metadata(path) {
         Ok(m) => m,
         Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(at(path, io_text(&e))),
+        Err(e) => return Err(io_error(path, &e)),
     };
     if !meta.is_file() {
         return Err(not_regular(path, &meta));
@@ -57,15 +61,15 @@ pub fn read_file(path: &Path, optional: bool) -> Result<Option<Vec<u8>>> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| at(path, io_text(&e)))?;
-    let meta = file.metadata().map_err(|e| at(path, io_text(&e)))?;
+        .map_err(|e| io_error(path, &e))?;
+    let meta = file.metadata().map_err(|e| io_error(path, &e))?;
     if !meta.is_file() {
         return Err(not_regular(path, &meta));
     }
     let size = usize::try_from(meta.len()).unwrap_or(usize::MAX).min(MAX_FILE + 1);
-    let buf = crate::sys::read_up_to(&file, size, MAX_FILE + 1).map_err(|e| at(path, io_text(&e)))?;
+    let buf = crate::sys::read_up_to(&file, size, MAX_FILE + 1).map_err(|e| io_error(path, &e))?;
     if buf.len() > MAX_FILE {
-        return Err(at(path, "larger than 1 MiB (1048576 bytes)"));
+        return Err(at(path, &"larger than 1 MiB (1048576 bytes)"));
     }
     if let Some(line) = super::dotenv::nul_line(&buf) {
         return Err(Error::config(format!("{}:{line}: contains a NUL byte", path.display())));
@@ -87,16 +91,15 @@ pub fn chomp(mut v: Vec<u8>) -> Vec<u8> {
 /// The variable a secret file name maps to: upper-cased, `-` and `.` turned
 /// into `_`; `None` when the result is not a valid name.
 pub fn secret_name(file: &OsStr) -> Option<String> {
-    let name: String = file
-        .as_bytes()
-        .iter()
-        .map(|&c| match c {
+    let mut name = String::with_capacity(file.len());
+    for &c in file.as_bytes() {
+        name.push(match c {
             b'-' | b'.' => '_',
             c if c.is_ascii() => char::from(c.to_ascii_uppercase()),
             // Non-ASCII never makes a valid name.
-            _ => '\u{fffd}',
-        })
-        .collect();
+            _ => return None,
+        });
+    }
     valid_name(&name).then_some(name)
 }
 
@@ -108,26 +111,25 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             log::debug!("{}: optional secrets directory is missing", dir.path.display());
             return Ok(());
         }
-        Err(e) => return Err(at(&dir.path, format_args!("cannot read secrets directory: {}", io_text(&e)))),
+        Err(e) => return Err(at(&dir.path, &format_args!("cannot read secrets directory: {}", io_text(&e)))),
     };
     let mut names: Vec<OsString> = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| at(&dir.path, io_text(&e)))?;
+        let entry = entry.map_err(|e| io_error(&dir.path, &e))?;
         names.push(entry.file_name());
     }
     // Directory entries are unique: an unstable sort gives the same order.
     names.sort_unstable();
     // Which file gave each name in this directory: two files for one name
     // (`db-pass` and `DB_PASS`) are an error, not a silent choice.
-    let mut taken: Vec<(String, OsString)> = Vec::new();
-    let mut count = 0;
-    for file in names {
+    let mut taken: Vec<(String, &OsStr)> = Vec::new();
+    for file in &names {
         // `..data`, `..2024_…` and other dot-names: Kubernetes' own.
         if file.as_bytes().first() == Some(&b'.') {
             continue;
         }
-        let path = dir.path.join(&file);
-        let meta = fs::metadata(&path).map_err(|e| at(&path, io_text(&e)))?;
+        let path = dir.path.join(file);
+        let meta = fs::metadata(&path).map_err(|e| io_error(&path, &e))?;
         if meta.is_dir() {
             log::debug!("{}: sub-directory ignored", path.display());
             continue;
@@ -136,22 +138,21 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             log::warning!("{}: skipped: not a regular file ({})", path.display(), kind(&meta));
             continue;
         }
-        let name = secret_name(&file).ok_or_else(|| {
-            at(&path, "file name does not map to a variable name (upper-cased, - and . as _, it must match [A-Za-z_][A-Za-z0-9_]*)")
+        let name = secret_name(file).ok_or_else(|| {
+            at(&path, &"file name does not map to a variable name (upper-cased, - and . as _, it must match [A-Za-z_][A-Za-z0-9_]*)")
         })?;
         if let Some((_, other)) = taken.iter().find(|(n, _)| *n == name) {
-            return Err(at(&path, format_args!("maps to {name}, as does {}", dir.path.join(other).display())));
+            return Err(at(&path, &format_args!("maps to {name}, as does {}", dir.path.join(other).display())));
         }
-        taken.push((name.clone(), file));
         let value = chomp(read_file(&path, false)?.unwrap_or_default());
         log::debug!("{name}: {} bytes from {}", value.len(), path.display());
         if loader.env.get(&name).is_some() {
             log::info!("{name}: the secret {} overrides an earlier value", path.display());
         }
         loader.load(&name, OsString::from_vec(value));
-        count += 1;
+        taken.push((name, file));
     }
-    log::debug!("{}: {count} secrets loaded", dir.path.display());
+    log::debug!("{}: {} secrets loaded", dir.path.display(), taken.len());
     Ok(())
 }
 
