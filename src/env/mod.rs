@@ -78,7 +78,10 @@ impl Environment {
     }
 
     pub fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {
-        let (name, value) = (name.into(), value.into());
+        self.insert(name.into(), value.into());
+    }
+
+    fn insert(&mut self, name: OsString, value: OsString) {
         match self.position(&name) {
             Ok(i) => {
                 if let Some(slot) = self.index.get(i).and_then(|&at| self.vars.get_mut(at)) {
@@ -118,17 +121,16 @@ impl Environment {
     /// `NAME=value` strings for execve. Entries that cannot be passed (a NUL
     /// byte, which std never yields from the process environment) are left out.
     pub fn to_envp(&self) -> Vec<CString> {
-        self.vars
-            .iter()
-            .filter_map(|(k, v)| {
-                // Room for the `=` and for the NUL that CString::new appends, so it never reallocates.
-                let mut s = Vec::with_capacity(k.len() + v.len() + 2);
-                s.extend_from_slice(k.as_bytes());
-                s.push(b'=');
-                s.extend_from_slice(v.as_bytes());
-                CString::new(s).ok()
-            })
-            .collect()
+        let mut envp = Vec::with_capacity(self.vars.len());
+        for (k, v) in &self.vars {
+            // Room for the `=` and for the NUL that CString::new appends, so it never reallocates.
+            let mut s = Vec::with_capacity(k.len() + v.len() + 2);
+            s.extend_from_slice(k.as_bytes());
+            s.push(b'=');
+            s.extend_from_slice(v.as_bytes());
+            envp.extend(CString::new(s).ok());
+        }
+        envp
     }
 }
 
@@ -142,8 +144,8 @@ pub(crate) struct Loader {
     override_existing: bool,
     /// Names set by a source, in the order they were first set.
     loaded: Vec<String>,
-    /// `loaded`, sorted.
-    seen: Vec<String>,
+    /// Positions in `loaded`, sorted by name.
+    seen: Vec<usize>,
 
     /// Names a source removed (NAME_FILE after `--file-env NAME`).
     removed: Vec<String>,
@@ -162,8 +164,9 @@ impl Loader {
 
     fn load(&mut self, name: &str, value: OsString) {
         self.env.set(name, value);
-        if let Err(i) = self.seen.binary_search_by(|n| n.as_str().cmp(name)) {
-            self.seen.insert(i, name.to_string());
+        let loaded = &self.loaded;
+        if let Err(i) = self.seen.binary_search_by(|&at| loaded.get(at).map_or("", String::as_str).cmp(name)) {
+            self.seen.insert(i, loaded.len());
             self.loaded.push(name.to_string());
         }
     }
