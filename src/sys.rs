@@ -10,6 +10,30 @@ use crate::signals::SigSet;
 use nix::errno::Errno;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
+/// What [`read_regular`] found at a path.
+pub enum Found {
+    /// A regular file's first bytes: all of it when at most `cap` bytes,
+    /// otherwise `cap + 1` bytes (so the caller can tell it is larger).
+    Regular(Vec<u8>),
+    /// Something else (a directory, FIFO, socket or device), left unread.
+    Other(std::fs::Metadata),
+}
+
+/// Read the small regular file at `path`, the one way pidone reads every file
+/// it is given: opened without blocking (a FIFO cannot stall PID 1) and
+/// without becoming the controlling terminal, checked with fstat to be a
+/// regular file, then read to at most `cap + 1` bytes.
+pub fn read_regular(path: &std::path::Path, cap: usize) -> std::io::Result<Found> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Found::Other(meta));
+    }
+    let limit = cap.saturating_add(1);
+    read_up_to(&file, usize::try_from(meta.len()).unwrap_or(limit), limit).map(Found::Regular)
+}
+
 /// Read `file` to its end, but at most `cap` bytes (reading `cap` bytes tells
 /// the caller the file may be larger); `hint` is the expected size. Every file
 /// pidone reads goes through this one loop: std's `read_to_end` is a copy per

@@ -5,10 +5,11 @@ use super::{Loader, valid_name};
 use crate::cli::Source;
 use crate::error::{Error, Result, io_text};
 use crate::log;
+use crate::sys::Found;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 /// The most pidone reads from any one file.
@@ -57,17 +58,11 @@ pub fn read_file(path: &Path, optional: bool) -> Result<Option<Vec<u8>>> {
     if !meta.is_file() {
         return Err(not_regular(path, &meta));
     }
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| io_error(path, &e))?;
-    let meta = file.metadata().map_err(|e| io_error(path, &e))?;
-    if !meta.is_file() {
-        return Err(not_regular(path, &meta));
-    }
-    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX).min(MAX_FILE + 1);
-    let buf = crate::sys::read_up_to(&file, size, MAX_FILE + 1).map_err(|e| io_error(path, &e))?;
+    let buf = match crate::sys::read_regular(path, MAX_FILE) {
+        Ok(Found::Regular(buf)) => buf,
+        Ok(Found::Other(meta)) => return Err(not_regular(path, &meta)),
+        Err(e) => return Err(io_error(path, &e)),
+    };
     if buf.len() > MAX_FILE {
         return Err(at(path, &"larger than 1 MiB (1048576 bytes)"));
     }

@@ -36,10 +36,8 @@
 
 use super::http::Deadline;
 use crate::log::Shown;
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 /// /etc/hosts and /etc/resolv.conf are read up to this many bytes.
@@ -397,24 +395,13 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
 /// [`MAX_FILE`] bytes, cut back to the last whole line. None when it is
 /// missing, unreadable or not a regular file.
 fn read_small(path: &str) -> Option<String> {
-    let mut f = File::options().read(true).custom_flags(libc::O_NONBLOCK).open(path).ok()?;
-    if !f.metadata().ok()?.is_file() {
+    let crate::sys::Found::Regular(mut buf) = crate::sys::read_regular(path.as_ref(), MAX_FILE).ok()? else {
         return None;
+    };
+    if buf.len() > MAX_FILE {
+        let whole = buf.iter().rposition(|&b| b == b'\n').unwrap_or(0);
+        buf.truncate(whole);
     }
-    let mut buf = vec![0u8; MAX_FILE + 1];
-    let mut len = 0;
-    while let Some(space) = buf.get_mut(len..).filter(|s| !s.is_empty()) {
-        match f.read(space) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
-    if len > MAX_FILE {
-        len = buf.iter().rposition(|&b| b == b'\n').unwrap_or(0);
-    }
-    buf.truncate(len);
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 

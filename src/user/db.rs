@@ -9,13 +9,13 @@
 use super::spec::{Printable, parse_id};
 use crate::error::{Error, Result, io_text};
 use crate::log;
-use std::os::unix::fs::OpenOptionsExt;
+use crate::sys::Found;
 
 pub const PASSWD: &str = "/etc/passwd";
 pub const GROUP: &str = "/etc/group";
 
 /// Cap on the size of either file (moby/sys uses the same).
-pub const MAX_SIZE: u64 = 10 << 20;
+pub const MAX_SIZE: usize = 10 << 20;
 
 /// One valid /etc/passwd line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,23 +48,15 @@ pub struct Table<T> {
 /// Read a small regular file: `Ok(None)` when it does not exist.
 fn read_capped(path: &str) -> Result<Option<Vec<u8>>> {
     let fail = |why: &dyn std::fmt::Display| Error::config(format!("{path}: {why}"));
-    let io_fail = |e: std::io::Error| fail(&io_text(&e));
-    let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_fail(e)),
-    };
-    let meta = file.metadata().map_err(io_fail)?;
-    if !meta.is_file() {
-        return Err(fail(&"not a regular file"));
+    match crate::sys::read_regular(path.as_ref(), MAX_SIZE) {
+        Ok(Found::Regular(buf)) if buf.len() > MAX_SIZE => {
+            Err(fail(&format_args!("larger than {} MiB", MAX_SIZE >> 20)))
+        }
+        Ok(Found::Regular(buf)) => Ok(Some(buf)),
+        Ok(Found::Other(_)) => Err(fail(&"not a regular file")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(fail(&io_text(&e))),
     }
-    // Reading one byte past the cap tells a larger file (the size may change).
-    let hint = usize::try_from(meta.len()).unwrap_or(0);
-    let buf = crate::sys::read_up_to(&file, hint, MAX_SIZE as usize + 1).map_err(io_fail)?;
-    if buf.len() as u64 > MAX_SIZE {
-        return Err(fail(&format_args!("larger than {} MiB", MAX_SIZE >> 20)));
-    }
-    Ok(Some(buf))
 }
 
 /// The most fields a record has (passwd's seven).
