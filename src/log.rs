@@ -120,8 +120,8 @@ pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Format and write one line; kept out of line so each call site only passes
-/// checks the level and passes its arguments; the formatting is done here.
+/// Format and write one line. Kept out of line: a log call site only checks
+/// the level and passes its arguments; the formatting happens here, once.
 #[inline(never)]
 pub fn write_fmt(level: Level, args: std::fmt::Arguments<'_>) {
     write(level, &std::fmt::format(args));

@@ -224,8 +224,9 @@ pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
     if rc < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
-/// setresgid(2) or setresuid(2) (`nr`) with one id for all three, raw as
-/// [`setgroups`].
+/// The credential syscall `nr` (setresuid, setresgid, or setuid, which reads
+/// only the first) with `id` for every id, raw as [`setgroups`]: a call that
+/// succeeds changes this thread only.
 pub fn set_ids(nr: libc::c_long, id: u32) -> Result<(), Errno> {
     // SAFETY: integer-only syscall.
     let rc = unsafe { libc::syscall(nr, id, id, id) };

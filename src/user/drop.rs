@@ -153,12 +153,10 @@ fn same_ids(kind: &str, got: [u32; 3], want: u32) -> Result<()> {
     check(got == [want; 3], format_args!("{kind} are {}, expected {want}", Ids(&got)))
 }
 
-/// A raw credential syscall with three id arguments; true when it succeeded.
-/// Raw, so a success (which must not happen) changes this thread only and is
-/// reported rather than applied process-wide by libc.
-fn raw_id_call(nr: libc::c_long, a: u32, b: u32, c: u32) -> bool {
-    // SAFETY: integer-only syscall; no memory is passed.
-    unsafe { libc::syscall(nr, a, b, c) == 0 }
+/// Whether the credential syscall `nr` can take uid or gid 0 back. Raw, so a
+/// success (which must not happen) is reported, not applied process-wide.
+fn regains_root(nr: libc::c_long) -> bool {
+    sys::set_ids(nr, 0).is_ok()
 }
 
 fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
@@ -179,10 +177,10 @@ fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
     if to.uid == 0 {
         return Ok(());
     }
-    check(!raw_id_call(libc::SYS_setresuid, 0, 0, 0), format_args!("setresuid(0, 0, 0) succeeded"))?;
-    check(!raw_id_call(libc::SYS_setuid, 0, 0, 0), format_args!("setuid(0) succeeded"))?;
+    check(!regains_root(libc::SYS_setresuid), format_args!("setresuid(0, 0, 0) succeeded"))?;
+    check(!regains_root(libc::SYS_setuid), format_args!("setuid(0) succeeded"))?;
     if to.gid != 0 {
-        check(!raw_id_call(libc::SYS_setresgid, 0, 0, 0), format_args!("setresgid(0, 0, 0) succeeded"))?;
+        check(!regains_root(libc::SYS_setresgid), format_args!("setresgid(0, 0, 0) succeeded"))?;
     }
     let caps = capget().map_err(|e| err("capget", e))?;
     check(
