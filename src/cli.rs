@@ -1,13 +1,18 @@
-//! The command-line grammar of every mode, merged with `PIDONE_*` variables.
+//! The command-line grammar of every mode, merged with `PIDONE_*` variables,
+//! into the plain options of [`crate::config`]. Nothing but `lib.rs` (and the
+//! fuzz entry points) calls this module.
 //!
-//! One table ([`SPECS`]) lists every option once, with the modes that take
-//! it; the same table drives the environment variables (`--wait-timeout` ↔
-//! `PIDONE_WAIT_TIMEOUT`), the parser and the error messages. Every value
-//! lands in the options of the mode being parsed ([`Settings`]).
+//! One table ([`OPTIONS`]) lists every option once: its name and short form,
+//! whether `PIDONE_<NAME>` sets it, the modes that take it, where its value
+//! goes and its help line. The parser, the variables, the error messages and
+//! the options part of `--help` all come from that table, so adding an option
+//! touches one row (and its test).
 //! Variables are applied first and the command line second, so the command
 //! line wins; a repeatable option given on the command line replaces the list
 //! from its variable.
 
+use crate::config::{EnvCmd, EnvFormat, Forward, Method, Mode, Probe, Run, Source, Wait};
+use crate::config::{EnvOpts, LogOpts, UserOpts, WaitOpts};
 use crate::error::{Error, Result};
 use crate::log::{Format, Level};
 use crate::signals::SignalMap;
@@ -16,238 +21,380 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// What one invocation asks for.
-#[derive(Debug)]
-pub enum Mode {
-    Run(Run),
-    Env(EnvCmd),
-    Probe(Probe),
-    Wait(Wait),
-    /// Print this help text on stdout and exit 0.
-    Help(&'static str),
-    Version,
-}
-
+/// The four modes, as the first word of the command line selects them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forward {
-    Group,
-    Child,
-}
-
-/// A path option that may start with `?` to mark it optional.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    pub path: PathBuf,
-    pub optional: bool,
-}
-
-impl Source {
-    pub fn parse(s: &str) -> Result<Source> {
-        let (optional, path) = match s.strip_prefix('?') {
-            Some(rest) => (true, rest),
-            None => (false, s),
-        };
-        if path.is_empty() {
-            return Err(Error::config("empty path"));
-        }
-        Ok(Source { path: PathBuf::from(path), optional })
-    }
-}
-
-/// Logging options, shared by every mode.
-#[derive(Debug, Clone, Copy)]
-pub struct LogOpts {
-    pub level: Level,
-    pub format: Format,
-}
-
-impl Default for LogOpts {
-    fn default() -> Self {
-        LogOpts { level: Level::Warn, format: Format::Text }
-    }
-}
-
-/// Contract section 3: where the child's environment comes from.
-#[derive(Debug, Clone, Default)]
-pub struct EnvOpts {
-    pub files: Vec<Source>,
-    pub override_existing: bool,
-    pub secrets_dirs: Vec<Source>,
-    pub file_env: Vec<String>,
-}
-
-/// Contract section 4: who the command runs as.
-#[derive(Debug, Clone, Default)]
-pub struct UserOpts {
-    pub user: Option<String>,
-    pub allow_root: bool,
-    pub allow_new_privs: bool,
-}
-
-/// Contract section 6: dependencies to wait for.
-#[derive(Debug, Clone)]
-pub struct WaitOpts {
-    pub targets: Vec<String>,
-    pub timeout: Duration,
-    pub interval: Duration,
-}
-
-impl Default for WaitOpts {
-    fn default() -> Self {
-        WaitOpts { targets: Vec::new(), timeout: Duration::from_secs(30), interval: Duration::from_secs(1) }
-    }
-}
-
-/// `pidone [OPTIONS] [--] COMMAND [ARG...]`
-#[derive(Debug, Clone)]
-pub struct Run {
-    pub log: LogOpts,
-    pub grace: Duration,
-    pub forward: Forward,
-    pub map: SignalMap,
-    pub success_codes: Vec<u8>,
-    pub env: EnvOpts,
-    pub user: UserOpts,
-    pub wait: WaitOpts,
-    pub command: Vec<OsString>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnvFormat {
-    Dotenv,
-    Shell,
-    Json,
-}
-
-/// `pidone env [OPTIONS] [--] [COMMAND [ARG...]]`
-#[derive(Debug, Clone)]
-pub struct EnvCmd {
-    pub log: LogOpts,
-    pub env: EnvOpts,
-    pub user: UserOpts,
-    pub format: EnvFormat,
-    pub check: bool,
-    pub command: Vec<OsString>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Head,
-}
-
-/// `pidone probe [OPTIONS] [TARGET]`
-#[derive(Debug, Clone)]
-pub struct Probe {
-    pub log: LogOpts,
-    pub target: Option<String>,
-    pub port: Option<u16>,
-    pub unix: Option<PathBuf>,
-    /// The raw `--expect` list (`200-399`, `200,204,300-399`), checked by the probe.
-    pub expect: String,
-    pub body_contains: Option<String>,
-    pub headers: Vec<String>,
-    pub method: Method,
-    pub timeout: Duration,
-}
-
-/// `pidone wait [OPTIONS] TARGET...`
-#[derive(Debug, Clone)]
-pub struct Wait {
-    pub log: LogOpts,
-    pub wait: WaitOpts,
+enum Sub {
+    Run,
+    Env,
+    Probe,
+    Wait,
 }
 
 /// What kind of value an option takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+#[derive(Clone, Copy)]
+enum Takes {
     /// A boolean: `--x`, `--x=BOOL`, `PIDONE_X=BOOL`.
     Flag,
     /// One value; the last one given wins.
     Value,
-    /// Repeatable; the variable holds a comma-separated list.
-    List,
+    /// Repeatable; the variable holds a comma-separated list. The function
+    /// forgets the values so far (the command line replaces the variable's).
+    List(fn(&mut Settings)),
 }
 
-/// Every option, by name; [`Settings::set`] says where its value goes.
+/// The part of `--help` an option is listed in: a `@name` line of the
+/// templates in src/help/.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Opt {
-    Grace,
-    Forward,
-    Map,
-    SuccessCode,
-    Wait,
-    WaitTimeout,
-    WaitInterval,
-    EnvFile,
-    EnvOverride,
-    SecretsDir,
-    FileEnv,
-    User,
-    AllowRoot,
-    AllowNewPrivs,
-    LogLevel,
-    LogFormat,
-    Format,
-    Check,
-    Port,
-    Unix,
-    Expect,
-    BodyContains,
-    Header,
-    Method,
-    Timeout,
+enum Section {
+    Supervision,
+    Environment,
+    Privileges,
+    Dependencies,
+    Logging,
+    Output,
+    Probe,
 }
 
-/// Mode bits of [`Spec::modes`]: which modes take an option, and [`VAR`]
-/// when `PIDONE_<LONG>` sets it too.
-const RUN: u8 = 1;
-const ENV: u8 = 2;
-const PROBE: u8 = 4;
-const WAIT: u8 = 8;
-const VAR: u8 = 16;
+impl Section {
+    const ALL: [Section; 7] = [
+        Section::Supervision,
+        Section::Environment,
+        Section::Privileges,
+        Section::Dependencies,
+        Section::Logging,
+        Section::Output,
+        Section::Probe,
+    ];
 
-/// One option.
-struct Spec {
+    fn name(self) -> &'static str {
+        match self {
+            Section::Supervision => "supervision",
+            Section::Environment => "environment",
+            Section::Privileges => "privileges",
+            Section::Dependencies => "dependencies",
+            Section::Logging => "logging",
+            Section::Output => "output",
+            Section::Probe => "probe",
+        }
+    }
+}
+
+/// One option: one row of [`OPTIONS`].
+struct OptRow {
+    /// `--long`.
     long: &'static str,
     /// The one-letter form, if any (`-H`).
     short: Option<u8>,
-    kind: Kind,
-    modes: u8,
-    opt: Opt,
+    /// The value's name in `--help` (`DURATION`); empty for a flag.
+    arg: &'static str,
+    takes: Takes,
+    /// Whether `PIDONE_<LONG>` sets it too.
+    var: bool,
+    modes: &'static [Sub],
+    section: Section,
+    /// Its line in `--help` (wrapped there to the terminal width).
+    help: &'static str,
+    /// Store one value (`1` for a bare flag) in the options being built.
+    set: fn(&mut Settings, &str) -> Result<()>,
 }
 
-const fn spec(long: &'static str, kind: Kind, modes: u8, opt: Opt) -> Spec {
-    Spec { long, short: None, kind, modes, opt }
+const RUN: &[Sub] = &[Sub::Run];
+const ENV: &[Sub] = &[Sub::Env];
+const PROBE: &[Sub] = &[Sub::Probe];
+const RUN_ENV: &[Sub] = &[Sub::Run, Sub::Env];
+const RUN_WAIT: &[Sub] = &[Sub::Run, Sub::Wait];
+const ALL: &[Sub] = &[Sub::Run, Sub::Env, Sub::Probe, Sub::Wait];
+
+/// Store a parsed value.
+fn put<T>(slot: &mut T, value: Result<T>) -> Result<()> {
+    *slot = value?;
+    Ok(())
+}
+
+/// Append a parsed value to a list.
+fn push<T>(list: &mut Vec<T>, value: Result<T>) -> Result<()> {
+    list.push(value?);
+    Ok(())
 }
 
 /// Every option of every mode. Variables are applied in this order.
-const SPECS: [Spec; 25] = [
-    spec("grace", Kind::Value, RUN | VAR, Opt::Grace),
-    spec("forward", Kind::Value, RUN | VAR, Opt::Forward),
-    spec("map", Kind::List, RUN | VAR, Opt::Map),
-    spec("success-code", Kind::List, RUN | VAR, Opt::SuccessCode),
-    spec("wait", Kind::List, RUN | VAR, Opt::Wait),
-    spec("wait-timeout", Kind::Value, RUN | WAIT | VAR, Opt::WaitTimeout),
-    spec("wait-interval", Kind::Value, RUN | WAIT | VAR, Opt::WaitInterval),
-    spec("env-file", Kind::List, RUN | ENV | VAR, Opt::EnvFile),
-    spec("env-override", Kind::Flag, RUN | ENV | VAR, Opt::EnvOverride),
-    spec("secrets-dir", Kind::List, RUN | ENV | VAR, Opt::SecretsDir),
-    spec("file-env", Kind::List, RUN | ENV | VAR, Opt::FileEnv),
-    spec("user", Kind::Value, RUN | ENV | VAR, Opt::User),
-    spec("allow-root", Kind::Flag, RUN | ENV | VAR, Opt::AllowRoot),
-    spec("allow-new-privs", Kind::Flag, RUN | ENV | VAR, Opt::AllowNewPrivs),
-    spec("log-level", Kind::Value, RUN | ENV | PROBE | WAIT | VAR, Opt::LogLevel),
-    spec("log-format", Kind::Value, RUN | ENV | PROBE | WAIT | VAR, Opt::LogFormat),
-    spec("format", Kind::Value, ENV, Opt::Format),
-    spec("check", Kind::Flag, ENV, Opt::Check),
-    spec("port", Kind::Value, PROBE, Opt::Port),
-    spec("unix", Kind::Value, PROBE, Opt::Unix),
-    spec("expect", Kind::Value, PROBE, Opt::Expect),
-    spec("body-contains", Kind::Value, PROBE, Opt::BodyContains),
-    Spec { long: "header", short: Some(b'H'), kind: Kind::List, modes: PROBE, opt: Opt::Header },
-    spec("method", Kind::Value, PROBE, Opt::Method),
-    spec("timeout", Kind::Value, PROBE, Opt::Timeout),
+const OPTIONS: [OptRow; 25] = [
+    OptRow {
+        long: "grace",
+        short: None,
+        arg: "DURATION",
+        takes: Takes::Value,
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "time the process tree gets to exit after a stop signal or after COMMAND exits, before SIGKILL \
+               [default: 8s]",
+        set: |s, v| put(&mut s.run.supervise.grace, parse_duration(v)),
+    },
+    OptRow {
+        long: "forward",
+        short: None,
+        arg: "group|child",
+        takes: Takes::Value,
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "send signals to COMMAND's process group or to COMMAND only [default: group]",
+        set: |s, v| put(&mut s.run.supervise.forward, parse_forward(v)),
+    },
+    OptRow {
+        long: "map",
+        short: None,
+        arg: "FROM:TO",
+        takes: Takes::List(|s| s.run.supervise.map = SignalMap::default()),
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "forward signal FROM as TO; TO=0 drops it (repeatable)",
+        set: |s, v| s.run.supervise.map.add(v),
+    },
+    OptRow {
+        long: "success-code",
+        short: None,
+        arg: "N",
+        takes: Takes::List(|s| s.run.supervise.success_codes.clear()),
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "treat COMMAND's exit code N as 0 (repeatable)",
+        set: |s, v| push(&mut s.run.supervise.success_codes, parse_exit_code(v)),
+    },
+    OptRow {
+        long: "wait",
+        short: None,
+        arg: "TARGET",
+        takes: Takes::List(|s| s.run.wait.targets.clear()),
+        var: true,
+        modes: RUN,
+        section: Section::Dependencies,
+        help: "wait for tcp://host:port, http://... or file:///path before starting COMMAND (repeatable)",
+        set: |s, v| push(&mut s.run.wait.targets, Ok(v.to_string())),
+    },
+    OptRow {
+        long: "wait-timeout",
+        short: None,
+        arg: "DURATION",
+        takes: Takes::Value,
+        var: true,
+        modes: RUN_WAIT,
+        section: Section::Dependencies,
+        help: "give up after this long [default: 30s]",
+        set: |s, v| put(&mut s.wait().timeout, parse_duration(v)),
+    },
+    OptRow {
+        long: "wait-interval",
+        short: None,
+        arg: "DURATION",
+        takes: Takes::Value,
+        var: true,
+        modes: RUN_WAIT,
+        section: Section::Dependencies,
+        help: "retry this often [default: 1s]",
+        set: |s, v| put(&mut s.wait().interval, parse_interval(v)),
+    },
+    OptRow {
+        long: "env-file",
+        short: None,
+        arg: "[?]PATH",
+        takes: Takes::List(|s| s.env().files.clear()),
+        var: true,
+        modes: RUN_ENV,
+        section: Section::Environment,
+        help: "load a .env file; ?PATH may be missing (repeatable)",
+        set: |s, v| push(&mut s.env().files, parse_source(v)),
+    },
+    OptRow {
+        long: "env-override",
+        short: None,
+        arg: "",
+        takes: Takes::Flag,
+        var: true,
+        modes: RUN_ENV,
+        section: Section::Environment,
+        help: "let env files override pidone's own environment",
+        set: |s, v| put(&mut s.env().override_existing, parse_bool(v)),
+    },
+    OptRow {
+        long: "secrets-dir",
+        short: None,
+        arg: "[?]DIR",
+        takes: Takes::List(|s| s.env().secrets_dirs.clear()),
+        var: true,
+        modes: RUN_ENV,
+        section: Section::Environment,
+        help: "one variable per file in DIR (repeatable)",
+        set: |s, v| push(&mut s.env().secrets_dirs, parse_source(v)),
+    },
+    OptRow {
+        long: "file-env",
+        short: None,
+        arg: "NAME",
+        takes: Takes::List(|s| s.env().file_env.clear()),
+        var: true,
+        modes: RUN_ENV,
+        section: Section::Environment,
+        help: "set NAME from the file named by NAME_FILE (repeatable)",
+        set: |s, v| push(&mut s.env().file_env, parse_variable_name(v)),
+    },
+    OptRow {
+        long: "user",
+        short: None,
+        arg: "USER[:GROUP]",
+        takes: Takes::Value,
+        var: true,
+        modes: RUN_ENV,
+        section: Section::Privileges,
+        help: "run COMMAND as this user (names or numeric ids)",
+        set: |s, v| put(&mut s.user().user, Ok(Some(v.to_string()))),
+    },
+    OptRow {
+        long: "allow-root",
+        short: None,
+        arg: "",
+        takes: Takes::Flag,
+        var: true,
+        modes: RUN_ENV,
+        section: Section::Privileges,
+        help: "allow COMMAND to run as uid 0",
+        set: |s, v| put(&mut s.user().allow_root, parse_bool(v)),
+    },
+    OptRow {
+        long: "allow-new-privs",
+        short: None,
+        arg: "",
+        takes: Takes::Flag,
+        var: true,
+        modes: RUN_ENV,
+        section: Section::Privileges,
+        help: "do not set no_new_privs",
+        set: |s, v| put(&mut s.user().allow_new_privs, parse_bool(v)),
+    },
+    OptRow {
+        long: "log-level",
+        short: None,
+        arg: "LEVEL",
+        takes: Takes::Value,
+        var: true,
+        modes: ALL,
+        section: Section::Logging,
+        help: "error, warn, info, debug [default: warn]",
+        set: |s, v| put(&mut s.log().level, parse_level(v)),
+    },
+    OptRow {
+        long: "log-format",
+        short: None,
+        arg: "FORMAT",
+        takes: Takes::Value,
+        var: true,
+        modes: ALL,
+        section: Section::Logging,
+        help: "text or json [default: text]",
+        set: |s, v| put(&mut s.log().format, parse_log_format(v)),
+    },
+    OptRow {
+        long: "format",
+        short: None,
+        arg: "FORMAT",
+        takes: Takes::Value,
+        var: false,
+        modes: ENV,
+        section: Section::Output,
+        help: "dotenv, shell or json [default: dotenv]",
+        set: |s, v| put(&mut s.env.format, parse_env_format(v)),
+    },
+    OptRow {
+        long: "check",
+        short: None,
+        arg: "",
+        takes: Takes::Flag,
+        var: false,
+        modes: ENV,
+        section: Section::Output,
+        help: "print only the names loaded; validate everything",
+        set: |s, v| put(&mut s.env.check, parse_bool(v)),
+    },
+    OptRow {
+        long: "port",
+        short: None,
+        arg: "PORT",
+        takes: Takes::Value,
+        var: false,
+        modes: PROBE,
+        section: Section::Probe,
+        help: "port for /path targets [default: $PIDONE_PROBE_PORT, else $PORT, else 8000]",
+        set: |s, v| put(&mut s.probe.port, parse_port(v).map(Some)),
+    },
+    OptRow {
+        long: "unix",
+        short: None,
+        arg: "SOCKET",
+        takes: Takes::Value,
+        var: false,
+        modes: PROBE,
+        section: Section::Probe,
+        help: "send the HTTP request over a Unix socket",
+        set: |s, v| put(&mut s.probe.unix, Ok(Some(PathBuf::from(v)))),
+    },
+    OptRow {
+        long: "expect",
+        short: None,
+        arg: "LIST",
+        takes: Takes::Value,
+        var: false,
+        modes: PROBE,
+        section: Section::Probe,
+        help: "healthy status codes [default: 200-399]",
+        set: |s, v| put(&mut s.probe.expect, Ok(v.to_string())),
+    },
+    OptRow {
+        long: "body-contains",
+        short: None,
+        arg: "TEXT",
+        takes: Takes::Value,
+        var: false,
+        modes: PROBE,
+        section: Section::Probe,
+        help: "the first 64 KiB of the body must contain TEXT",
+        set: |s, v| put(&mut s.probe.body_contains, Ok(Some(v.to_string()))),
+    },
+    OptRow {
+        long: "header",
+        short: Some(b'H'),
+        arg: "'N: V'",
+        takes: Takes::List(|s| s.probe.headers.clear()),
+        var: false,
+        modes: PROBE,
+        section: Section::Probe,
+        help: "add a request header (repeatable)",
+        set: |s, v| push(&mut s.probe.headers, Ok(v.to_string())),
+    },
+    OptRow {
+        long: "method",
+        short: None,
+        arg: "GET|HEAD",
+        takes: Takes::Value,
+        var: false,
+        modes: PROBE,
+        section: Section::Probe,
+        help: "[default: GET]",
+        set: |s, v| put(&mut s.probe.method, parse_method(v)),
+    },
+    OptRow {
+        long: "timeout",
+        short: None,
+        arg: "DURATION",
+        takes: Takes::Value,
+        var: false,
+        modes: PROBE,
+        section: Section::Probe,
+        help: "bound on the whole check [default: 2s]",
+        set: |s, v| put(&mut s.probe.timeout, parse_duration(v)),
+    },
 ];
 
 /// The environment variable that sets `--long`.
@@ -314,11 +461,80 @@ fn parse_exit_code(s: &str) -> Result<u8> {
     number(s.trim()).and_then(|n| u8::try_from(n).ok()).ok_or_else(|| invalid("exit code", s, "0-255"))
 }
 
+/// A path option that may start with `?` to mark it optional.
+pub fn parse_source(s: &str) -> Result<Source> {
+    let (optional, path) = match s.strip_prefix('?') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    if path.is_empty() {
+        return Err(Error::config("empty path"));
+    }
+    Ok(Source { path: PathBuf::from(path), optional })
+}
+
+fn parse_forward(v: &str) -> Result<Forward> {
+    match v {
+        "group" => Ok(Forward::Group),
+        "child" => Ok(Forward::Child),
+        _ => Err(invalid("value", v, "group, child")),
+    }
+}
+
+fn parse_interval(v: &str) -> Result<Duration> {
+    let interval = parse_duration(v)?;
+    if interval.is_zero() {
+        return Err(Error::config("the interval must be above zero"));
+    }
+    Ok(interval)
+}
+
+fn parse_variable_name(v: &str) -> Result<String> {
+    if !crate::env::valid_name(v) {
+        return Err(invalid("variable name", v, "a name is [A-Za-z_][A-Za-z0-9_]*"));
+    }
+    Ok(v.to_string())
+}
+
+fn parse_level(v: &str) -> Result<Level> {
+    Level::parse(v).ok_or_else(|| invalid("log level", v, "error, warn, info, debug"))
+}
+
+fn parse_log_format(v: &str) -> Result<Format> {
+    match v {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        _ => Err(invalid("log format", v, "text, json")),
+    }
+}
+
+fn parse_env_format(v: &str) -> Result<EnvFormat> {
+    match v {
+        "dotenv" => Ok(EnvFormat::Dotenv),
+        "shell" => Ok(EnvFormat::Shell),
+        "json" => Ok(EnvFormat::Json),
+        _ => Err(invalid("format", v, "dotenv, shell, json")),
+    }
+}
+
+/// A TCP port: decimal digits only, 1-65535.
+fn parse_port(v: &str) -> Result<u16> {
+    number(v).and_then(|n| u16::try_from(n).ok()).filter(|&p| p != 0).ok_or_else(|| invalid("port", v, "1-65535"))
+}
+
+fn parse_method(v: &str) -> Result<Method> {
+    match v.to_ascii_uppercase().as_str() {
+        "GET" => Ok(Method::Get),
+        "HEAD" => Ok(Method::Head),
+        _ => Err(invalid("method", v, "GET, HEAD")),
+    }
+}
+
 /// The options of every mode at their defaults. The mode being parsed gets
 /// the options it shares with others ([`Settings::log`] and the like) and
 /// is the one [`Settings::into_mode`] hands out.
 struct Settings {
-    mode: u8,
+    sub: Sub,
     run: Run,
     env: EnvCmd,
     probe: Probe,
@@ -326,163 +542,48 @@ struct Settings {
 }
 
 impl Settings {
-    fn new(mode: u8) -> Settings {
-        let log = LogOpts::default();
-        Settings {
-            mode,
-            run: Run {
-                log,
-                grace: Duration::from_secs(8),
-                forward: Forward::Group,
-                map: SignalMap::default(),
-                success_codes: Vec::new(),
-                env: EnvOpts::default(),
-                user: UserOpts::default(),
-                wait: WaitOpts::default(),
-                command: Vec::new(),
-            },
-            env: EnvCmd {
-                log,
-                env: EnvOpts::default(),
-                user: UserOpts::default(),
-                format: EnvFormat::Dotenv,
-                check: false,
-                command: Vec::new(),
-            },
-            probe: Probe {
-                log,
-                target: None,
-                port: None,
-                unix: None,
-                expect: "200-399".into(),
-                body_contains: None,
-                headers: Vec::new(),
-                method: Method::Get,
-                timeout: Duration::from_secs(2),
-            },
-            wait: Wait { log, wait: WaitOpts::default() },
-        }
+    fn new(sub: Sub) -> Settings {
+        Settings { sub, run: Run::default(), env: EnvCmd::default(), probe: Probe::default(), wait: Wait::default() }
     }
 
     fn log(&mut self) -> &mut LogOpts {
-        match self.mode {
-            ENV => &mut self.env.log,
-            PROBE => &mut self.probe.log,
-            WAIT => &mut self.wait.log,
-            _ => &mut self.run.log,
+        match self.sub {
+            Sub::Run => &mut self.run.log,
+            Sub::Env => &mut self.env.log,
+            Sub::Probe => &mut self.probe.log,
+            Sub::Wait => &mut self.wait.log,
         }
     }
 
     fn env(&mut self) -> &mut EnvOpts {
-        if self.mode == ENV { &mut self.env.env } else { &mut self.run.env }
+        if self.sub == Sub::Env { &mut self.env.env } else { &mut self.run.env }
     }
 
     fn user(&mut self) -> &mut UserOpts {
-        if self.mode == ENV { &mut self.env.user } else { &mut self.run.user }
+        if self.sub == Sub::Env { &mut self.env.user } else { &mut self.run.user }
     }
 
     fn wait(&mut self) -> &mut WaitOpts {
-        if self.mode == WAIT { &mut self.wait.wait } else { &mut self.run.wait }
+        if self.sub == Sub::Wait { &mut self.wait.wait } else { &mut self.run.wait }
     }
 
-    /// Set one option from its text (`1` for a bare flag).
-    fn set(&mut self, opt: Opt, v: &str) -> Result<()> {
-        match opt {
-            Opt::Grace => self.run.grace = parse_duration(v)?,
-            Opt::Forward => {
-                self.run.forward = match v {
-                    "group" => Forward::Group,
-                    "child" => Forward::Child,
-                    _ => return Err(invalid("value", v, "group, child")),
-                }
-            }
-            Opt::Map => self.run.map.add(v)?,
-            Opt::SuccessCode => self.run.success_codes.push(parse_exit_code(v)?),
-            Opt::Wait => self.run.wait.targets.push(v.to_string()),
-            Opt::WaitTimeout => self.wait().timeout = parse_duration(v)?,
-            Opt::WaitInterval => {
-                let interval = parse_duration(v)?;
-                if interval.is_zero() {
-                    return Err(Error::config("the interval must be above zero"));
-                }
-                self.wait().interval = interval;
-            }
-            Opt::EnvFile => self.env().files.push(Source::parse(v)?),
-            Opt::EnvOverride => self.env().override_existing = parse_bool(v)?,
-            Opt::SecretsDir => self.env().secrets_dirs.push(Source::parse(v)?),
-            Opt::FileEnv if !crate::env::valid_name(v) => {
-                return Err(invalid("variable name", v, "a name is [A-Za-z_][A-Za-z0-9_]*"));
-            }
-            Opt::FileEnv => self.env().file_env.push(v.to_string()),
-            Opt::User => self.user().user = Some(v.to_string()),
-            Opt::AllowRoot => self.user().allow_root = parse_bool(v)?,
-            Opt::AllowNewPrivs => self.user().allow_new_privs = parse_bool(v)?,
-            Opt::LogLevel => {
-                self.log().level = Level::parse(v).ok_or_else(|| invalid("log level", v, "error, warn, info, debug"))?
-            }
-            Opt::LogFormat => {
-                self.log().format = match v {
-                    "text" => Format::Text,
-                    "json" => Format::Json,
-                    _ => return Err(invalid("log format", v, "text, json")),
-                }
-            }
-            Opt::Format => {
-                self.env.format = match v {
-                    "dotenv" => EnvFormat::Dotenv,
-                    "shell" => EnvFormat::Shell,
-                    "json" => EnvFormat::Json,
-                    _ => return Err(invalid("format", v, "dotenv, shell, json")),
-                }
-            }
-            Opt::Check => self.env.check = parse_bool(v)?,
-            Opt::Port => {
-                self.probe.port = Some(v.parse().ok().filter(|&p| p != 0).ok_or_else(|| invalid("port", v, "1-65535"))?)
-            }
-            Opt::Unix => self.probe.unix = Some(PathBuf::from(v)),
-            Opt::Expect => self.probe.expect = v.to_string(),
-            Opt::BodyContains => self.probe.body_contains = Some(v.to_string()),
-            Opt::Header => self.probe.headers.push(v.to_string()),
-            Opt::Method => {
-                self.probe.method = match v.to_ascii_uppercase().as_str() {
-                    "GET" => Method::Get,
-                    "HEAD" => Method::Head,
-                    _ => return Err(invalid("method", v, "GET, HEAD")),
-                }
-            }
-            Opt::Timeout => self.probe.timeout = parse_duration(v)?,
-        }
-        Ok(())
-    }
-
-    /// Forget a list option's values (the command line replaces the variable's).
-    fn clear(&mut self, opt: Opt) {
-        match opt {
-            Opt::Map => self.run.map = SignalMap::default(),
-            Opt::SuccessCode => self.run.success_codes.clear(),
-            Opt::Wait => self.run.wait.targets.clear(),
-            Opt::EnvFile => self.env().files.clear(),
-            Opt::SecretsDir => self.env().secrets_dirs.clear(),
-            Opt::FileEnv => self.env().file_env.clear(),
-            Opt::Header => self.probe.headers.clear(),
-            _ => {}
-        }
+    /// The rows of the options this mode takes, with their place in [`OPTIONS`].
+    fn rows(&self) -> impl Iterator<Item = (usize, &'static OptRow)> + use<> {
+        let sub = self.sub;
+        OPTIONS.iter().enumerate().filter(move |(_, row)| row.modes.contains(&sub))
     }
 
     /// Apply the `PIDONE_*` variables from `vars` of every option of the mode that has one.
     fn apply_vars(&mut self, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<()> {
-        let mode = self.mode;
-        for spec in SPECS.iter().filter(|s| s.modes & mode != 0 && s.modes & VAR != 0) {
-            let name = env_name(spec.long);
+        for (_, row) in self.rows().filter(|(_, row)| row.var) {
+            let name = env_name(row.long);
             let Some(raw) = vars(&name) else { continue };
-            let res = match raw.to_str() {
-                None => Err(Error::config("value is not valid UTF-8")),
-                Some(list) if spec.kind == Kind::List => list
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .try_for_each(|item| self.set(spec.opt, item)),
-                Some(val) => self.set(spec.opt, val),
+            let res = match (raw.to_str(), row.takes) {
+                (None, _) => Err(Error::config("value is not valid UTF-8")),
+                (Some(list), Takes::List(_)) => {
+                    list.split(',').map(str::trim).filter(|s| !s.is_empty()).try_for_each(|item| (row.set)(self, item))
+                }
+                (Some(val), _) => (row.set)(self, val),
             };
             res.map_err(|e| e.context(&name))?;
         }
@@ -493,14 +594,14 @@ impl Settings {
     /// positional words start (at the first non-option word, or after `--`),
     /// or `None` for `-h` / `--help`.
     fn parse_args(&mut self, args: &[OsString], mut at: usize) -> Result<Option<usize>> {
-        let (mut verbosity, mut quiet) = (0, false);
-        // The list options given so far, as bits by `Opt`.
-        let mut given: u32 = 0;
+        let (mut verbosity, mut quiet) = (0u8, false);
+        // The list options given on the command line so far, by place in OPTIONS.
+        let mut given = [false; OPTIONS.len()];
         let words = loop {
             let Some(arg) = args.get(at) else { break at };
             at += 1;
             let word = arg.as_bytes();
-            let (spec, shown, attached) = if word == b"--" {
+            let (found, shown, attached) = if word == b"--" {
                 break at;
             } else if let Some(long) = word.strip_prefix(b"--") {
                 // `--name` or `--name=value`.
@@ -511,8 +612,8 @@ impl Settings {
                 if name == b"help" {
                     return Ok(None);
                 }
-                let spec = SPECS.iter().find(|s| s.modes & self.mode != 0 && s.long.as_bytes() == name);
-                (spec, format!("--{}", String::from_utf8_lossy(name)), attached)
+                let found = self.rows().find(|(_, row)| row.long.as_bytes() == name);
+                (found, format!("--{}", String::from_utf8_lossy(name)), attached)
             } else if let Some(shorts @ [_, ..]) = word.strip_prefix(b"-") {
                 // `-vq`, then at most one option with its value: `-H V`, `-HV`, `-H=V`.
                 let (mut rest, mut prev) = (shorts, None);
@@ -520,16 +621,16 @@ impl Settings {
                     let [c, tail @ ..] = rest else { break None };
                     match (c, prev) {
                         (b'h', _) => return Ok(None),
-                        (b'v', _) => verbosity += 1,
+                        (b'v', _) => verbosity = verbosity.saturating_add(1),
                         (b'q', _) => quiet = true,
                         (b'=', Some(flag)) => {
                             return Err(Error::config(format!("-{}: takes no value", char::from(flag))));
                         }
                         _ => {
-                            let spec = SPECS.iter().find(|s| s.modes & self.mode != 0 && s.short == Some(*c));
+                            let found = self.rows().find(|(_, row)| row.short == Some(*c));
                             let shown = String::from_utf8_lossy(rest).chars().next().unwrap_or_default();
                             let attached = (!tail.is_empty()).then(|| tail.strip_prefix(b"=").unwrap_or(tail));
-                            break Some((spec, format!("-{shown}"), attached));
+                            break Some((found, format!("-{shown}"), attached));
                         }
                     }
                     (rest, prev) = (tail, Some(*c));
@@ -539,24 +640,24 @@ impl Settings {
             } else {
                 break at - 1;
             };
-            let spec = spec.ok_or_else(|| Error::config(format!("unknown option '{shown}' (see pidone --help)")))?;
-            let value = match (attached, spec.kind) {
+            let (place, row) =
+                found.ok_or_else(|| Error::config(format!("unknown option '{shown}' (see pidone --help)")))?;
+            let value = match (attached, row.takes) {
                 (Some(v), _) => Some(v),
-                (None, Kind::Flag) => Some(&b"1"[..]),
+                (None, Takes::Flag) => Some(&b"1"[..]),
                 (None, _) => args.get(at).map(|v| {
                     at += 1;
                     v.as_bytes()
                 }),
             };
-            let bit = 1 << spec.opt as u32;
-            if spec.kind == Kind::List && given & bit == 0 {
-                given |= bit;
-                self.clear(spec.opt);
+            if let (Takes::List(clear), Some(seen @ false)) = (row.takes, given.get_mut(place)) {
+                *seen = true;
+                clear(self);
             }
             value
                 .ok_or_else(|| Error::config("missing value"))
                 .and_then(|v| std::str::from_utf8(v).map_err(|_| Error::config("value is not valid UTF-8")))
-                .and_then(|v| self.set(spec.opt, v))
+                .and_then(|v| (row.set)(self, v))
                 .map_err(|e| e.context(&shown))?;
         };
         let log = self.log();
@@ -573,29 +674,29 @@ impl Settings {
     /// The mode's own settings, with its positional `words`.
     fn into_mode(mut self, words: Vec<OsString>) -> Result<Mode> {
         let text = |w: &OsString| w.to_string_lossy().into_owned();
-        Ok(match self.mode {
-            PROBE if words.len() > 1 => return Err(Error::config("probe takes one TARGET")),
-            PROBE => {
+        Ok(match self.sub {
+            Sub::Probe if words.len() > 1 => return Err(Error::config("probe takes one TARGET")),
+            Sub::Probe => {
                 self.probe.target = words.first().map(text);
                 Mode::Probe(self.probe)
             }
-            WAIT if words.is_empty() => {
+            Sub::Wait if words.is_empty() => {
                 return Err(Error::config("no TARGET given (usage: pidone wait [OPTIONS] TARGET...)"));
             }
-            WAIT => {
+            Sub::Wait => {
                 self.wait.wait.targets = words.iter().map(text).collect();
                 Mode::Wait(self.wait)
             }
-            ENV => {
+            Sub::Env => {
                 self.env.command = words;
                 Mode::Env(self.env)
             }
-            _ if words.is_empty() => {
+            Sub::Run if words.is_empty() => {
                 return Err(Error::config(
                     "no command given (usage: pidone [OPTIONS] [--] COMMAND [ARG...]; see pidone --help)",
                 ));
             }
-            _ => {
+            Sub::Run => {
                 self.run.command = words;
                 Mode::Run(self.run)
             }
@@ -603,27 +704,85 @@ impl Settings {
     }
 }
 
-pub const RUN_HELP: &str = include_str!("help/run.txt");
-pub const ENV_HELP: &str = include_str!("help/env.txt");
-pub const PROBE_HELP: &str = include_str!("help/probe.txt");
-pub const WAIT_HELP: &str = include_str!("help/wait.txt");
+/// The help text of a mode: its template from src/help/, with each `@section`
+/// line replaced by the options of that section the mode takes.
+fn help(sub: Sub) -> String {
+    let template = match sub {
+        Sub::Run => include_str!("help/run.txt"),
+        Sub::Env => include_str!("help/env.txt"),
+        Sub::Probe => include_str!("help/probe.txt"),
+        Sub::Wait => include_str!("help/wait.txt"),
+    };
+    let mut out = String::with_capacity(2048);
+    for line in template.lines() {
+        let Some(section) = line.strip_prefix('@').and_then(|n| Section::ALL.into_iter().find(|s| s.name() == n))
+        else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let rows = || OPTIONS.iter().filter(move |row| row.section == section && row.modes.contains(&sub));
+        // The section's help texts line up two columns after its longest label.
+        let column = rows().map(|row| label(row).len() + 2).fold(HELP_COLUMN, usize::max);
+        for row in rows() {
+            help_row(&mut out, row, column);
+        }
+    }
+    out
+}
+
+/// Where options' help texts start (at least), and the widest a help line gets.
+const HELP_COLUMN: usize = 26;
+const HELP_WIDTH: usize = 80;
+
+/// `  -H, --header 'N: V'`
+fn label(row: &OptRow) -> String {
+    let mut out = String::from("  ");
+    if let Some(c) = row.short {
+        out.extend(['-', char::from(c), ',', ' ']);
+    }
+    out.extend(["--", row.long]);
+    if !row.arg.is_empty() {
+        out.extend([" ", row.arg]);
+    }
+    out
+}
+
+/// `  -H, --header 'N: V'      add a request header (repeatable)`, the text
+/// starting at `column` and wrapped at [`HELP_WIDTH`].
+fn help_row(out: &mut String, row: &OptRow, column: usize) {
+    let label = label(row);
+    out.push_str(&label);
+    let mut at = label.len();
+    for word in row.help.split(' ') {
+        if at > column && at + 1 + word.len() > HELP_WIDTH {
+            out.push('\n');
+            at = 0;
+        }
+        let pad = column.saturating_sub(at).max(1);
+        out.extend(std::iter::repeat_n(' ', pad));
+        out.push_str(word);
+        at += pad + word.len();
+    }
+    out.push('\n');
+}
 
 /// Parse a whole command line (without argv\[0\]) and the process environment.
 /// A subcommand is recognised only as the first word; a probe reads no variables.
 pub fn parse(mut args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode> {
-    let (mode, help) = match args.first().and_then(|a| a.to_str()) {
+    let sub = match args.first().and_then(|a| a.to_str()) {
         Some("--version" | "-V") if args.len() == 1 => return Ok(Mode::Version),
-        Some("probe") => (PROBE, PROBE_HELP),
-        Some("wait") => (WAIT, WAIT_HELP),
-        Some("env") => (ENV, ENV_HELP),
-        _ => (RUN, RUN_HELP),
+        Some("probe") => Sub::Probe,
+        Some("wait") => Sub::Wait,
+        Some("env") => Sub::Env,
+        _ => Sub::Run,
     };
-    let mut settings = Settings::new(mode);
-    if mode != PROBE {
+    let mut settings = Settings::new(sub);
+    if sub != Sub::Probe {
         settings.apply_vars(vars)?;
     }
-    let Some(words) = settings.parse_args(&args, usize::from(mode != RUN))? else {
-        return Ok(Mode::Help(help));
+    let Some(words) = settings.parse_args(&args, usize::from(sub != Sub::Run))? else {
+        return Ok(Mode::Help(help(sub)));
     };
     let words = args.split_off(words);
     settings.into_mode(words)
@@ -674,6 +833,63 @@ mod tests {
     }
 
     #[test]
+    fn ports_are_digits_only() {
+        let port = |p: &str| match parse(args(&["probe", "--port", p]), &no_vars) {
+            Ok(Mode::Probe(probe)) => Ok(probe.port),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.code()),
+        };
+        assert_eq!(port("80"), Ok(Some(80)));
+        assert_eq!(port("65535"), Ok(Some(65535)));
+        for bad in ["+80", "-80", " 80", "80 ", "0", "65536", "", "0x50", "99999999999999999999"] {
+            assert_eq!(port(bad), Err(125), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_option_is_in_its_modes_help() {
+        let modes = [(Sub::Run, "--help"), (Sub::Env, "env"), (Sub::Probe, "probe"), (Sub::Wait, "wait")];
+        for (sub, first) in modes {
+            let words: &[&str] = if sub == Sub::Run { &["--help"] } else { &[first, "--help"] };
+            let Ok(Mode::Help(text)) = parse(args(words), &no_vars) else { panic!("{first}: no help") };
+            assert_eq!(text, help(sub));
+            for row in OPTIONS.iter().filter(|row| row.modes.contains(&sub)) {
+                assert!(text.contains(&format!("--{} ", row.long)), "{first}: --{} missing", row.long);
+                if sub == Sub::Run || row.section != Section::Logging {
+                    assert!(text.contains(row.help.split(' ').next().unwrap_or("")), "{first}: --{}", row.long);
+                }
+            }
+            for line in text.lines() {
+                let generated = line.starts_with("  -") || line.starts_with(&" ".repeat(HELP_COLUMN));
+                assert!(!generated || line.chars().count() <= HELP_WIDTH, "{first}: too wide: {line}");
+                assert!(!line.starts_with('@'), "{first}: unknown section {line}");
+            }
+        }
+        let run = help(Sub::Run);
+        assert!(run.contains("  --grace DURATION        time the process tree"), "{run}");
+        assert!(run.contains("\n                          or after COMMAND exits"), "{run}");
+        assert!(help(Sub::Probe).contains("  -H, --header 'N: V'     add a request header (repeatable)\n"));
+        assert!(help(Sub::Wait).contains("  --wait-timeout DURATION   give up after this long [default: 30s]\n"));
+        assert!(help(Sub::Wait).contains("  --wait-interval DURATION  retry this often [default: 1s]\n"));
+    }
+
+    #[test]
+    fn every_mode_takes_its_options_and_no_others() {
+        // Each row's name is unique within a mode, and a row's variable is
+        // refused by the modes that do not take it.
+        for sub in [Sub::Run, Sub::Env, Sub::Probe, Sub::Wait] {
+            let rows: Vec<_> = OPTIONS.iter().filter(|r| r.modes.contains(&sub)).collect();
+            for (i, a) in rows.iter().enumerate() {
+                assert!(rows.iter().skip(i + 1).all(|b| b.long != a.long && (a.short.is_none() || b.short != a.short)));
+            }
+        }
+        let vars = |n: &str| (n == "PIDONE_GRACE").then(|| OsString::from("soon"));
+        assert!(matches!(parse(args(&["wait", "tcp://a:1"]), &vars), Ok(Mode::Wait(_))), "wait ignores PIDONE_GRACE");
+        assert!(parse(args(&["true"]), &vars).is_err());
+        assert!(parse(args(&["wait", "--grace", "1s", "tcp://a:1"]), &no_vars).is_err());
+    }
+
+    #[test]
     fn env_var_names() {
         assert_eq!(env_name("wait-timeout"), "PIDONE_WAIT_TIMEOUT");
         assert_eq!(env_name("grace"), "PIDONE_GRACE");
@@ -682,10 +898,10 @@ mod tests {
     #[test]
     fn options_stop_at_dashdash_and_first_word() {
         let r = run(&["--grace", "3s", "--", "sh", "-c", "exit 3"], &no_vars).unwrap();
-        assert_eq!(r.grace, Duration::from_secs(3));
+        assert_eq!(r.supervise.grace, Duration::from_secs(3));
         assert_eq!(r.command, args(&["sh", "-c", "exit 3"]));
         let r = run(&["--grace=1s", "sh", "--grace", "2s"], &no_vars).unwrap();
-        assert_eq!(r.grace, Duration::from_secs(1));
+        assert_eq!(r.supervise.grace, Duration::from_secs(1));
         assert_eq!(r.command, args(&["sh", "--grace", "2s"]));
         let r = run(&["--", "--", "true"], &no_vars).unwrap();
         assert_eq!(r.command, args(&["--", "true"]));
@@ -702,22 +918,23 @@ mod tests {
             _ => None,
         };
         let r = run(&["true"], &vars).unwrap();
-        assert_eq!(r.grace, Duration::from_secs(3));
-        assert_eq!(r.success_codes, vec![143, 137]);
-        assert_eq!(r.forward, Forward::Child);
+        assert_eq!(r.supervise.grace, Duration::from_secs(3));
+        assert_eq!(r.supervise.success_codes, vec![143, 137]);
+        assert_eq!(r.supervise.forward, Forward::Child);
         let r = run(&["--grace", "1s", "--success-code", "3", "--success-code=4", "true"], &vars).unwrap();
-        assert_eq!(r.grace, Duration::from_secs(1));
-        assert_eq!(r.success_codes, vec![3, 4]);
+        assert_eq!(r.supervise.forward, Forward::Child, "a variable not overridden stays");
+        assert_eq!(r.supervise.grace, Duration::from_secs(1));
+        assert_eq!(r.supervise.success_codes, vec![3, 4]);
     }
 
     #[test]
     fn bad_values_name_the_option_or_variable() {
         let e = run(&["--grace", "soon", "true"], &no_vars).unwrap_err();
-        assert_eq!(e.code, 125);
-        assert!(e.msg.starts_with("--grace: "), "{}", e.msg);
+        assert_eq!(e.code(), 125);
+        assert!(e.to_string().starts_with("--grace: "), "{e}");
         let vars = |n: &str| (n == "PIDONE_ALLOW_ROOT").then(|| OsString::from("maybe"));
         let e = run(&["true"], &vars).unwrap_err();
-        assert!(e.msg.starts_with("PIDONE_ALLOW_ROOT: "), "{}", e.msg);
+        assert!(e.to_string().starts_with("PIDONE_ALLOW_ROOT: "), "{e}");
         for bad in [
             &["--nope", "true"][..],
             &["--map", "TERM", "true"],
@@ -727,7 +944,7 @@ mod tests {
             &["--grace"],
         ] {
             let e = run(bad, &no_vars).unwrap_err();
-            assert_eq!(e.code, 125, "{bad:?}");
+            assert_eq!(e.code(), 125, "{bad:?}");
         }
     }
 

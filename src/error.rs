@@ -1,7 +1,7 @@
 //! The one error type: a message for stderr and the exit code the contract gives it.
 //!
-//! Every fallible step returns `Result<_, Error>`; only `main` turns an `Error` into
-//! a log line and an exit status.
+//! Every fallible step returns `Result<_, Error>`; only `lib.rs` turns an `Error`
+//! into a log line and an exit status.
 
 use std::fmt;
 
@@ -14,26 +14,15 @@ pub const EXIT_NOTFOUND: i32 = 127;
 
 /// Boxed, so that a `Result` carrying it stays one register wide: every `?`
 /// on every path moves a pointer rather than a code and a `String`.
+/// Built by [`Error::new`] or [`Error::config`], prefixed by [`Error::context`],
+/// read by [`Error::code`] and `Display`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error(Box<Inner>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inner {
-    pub code: i32,
-    pub msg: String,
-}
-
-impl std::ops::Deref for Error {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Error {
-    fn deref_mut(&mut self) -> &mut Inner {
-        &mut self.0
-    }
+struct Inner {
+    code: i32,
+    msg: String,
 }
 
 impl Error {
@@ -48,14 +37,19 @@ impl Error {
 
     /// Prefix the message with more context (a file, an option).
     pub fn context(mut self, what: impl fmt::Display) -> Self {
-        self.msg = format!("{what}: {}", self.msg);
+        self.0.msg = format!("{what}: {}", self.0.msg);
         self
+    }
+
+    /// The exit code the contract gives this error.
+    pub fn code(&self) -> i32 {
+        self.0.code
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.msg)
+        f.write_str(&self.0.msg)
     }
 }
 
@@ -78,6 +72,11 @@ impl fmt::Display for Why {
             Why::Other(text) => f.write_str(text),
         }
     }
+}
+
+/// `cannot WHAT: ERRNO`: a start-up step failed (exit 125).
+pub fn cannot(what: &str, e: nix::errno::Errno) -> Error {
+    Error::config(format!("cannot {what}: {}", errno_text(e)))
 }
 
 /// An errno for a message.

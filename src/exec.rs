@@ -134,16 +134,16 @@ mod tests {
     #[test]
     fn nul_in_argument_is_a_config_error() {
         let e = Program::prepare(&[OsString::from("a"), OsString::from("b\0c")], &env("/")).err().unwrap();
-        assert_eq!(e.code, 125);
+        assert_eq!(e.code(), 125);
     }
 
     #[test]
     fn failures_map_to_126_and_127() {
         let p = Program::prepare(&[OsString::from("nope-xyz")], &env("/nonexistent")).unwrap();
         assert_eq!(p.exec(), Errno::ENOENT);
-        assert_eq!(p.failure(Errno::ENOENT).code, 127);
+        assert_eq!(p.failure(Errno::ENOENT).code(), 127);
         let p = Program::prepare(&[OsString::from("/etc")], &env("/")).unwrap();
         assert_eq!(p.exec(), Errno::EACCES);
-        assert_eq!(p.failure(Errno::EACCES).code, 126);
+        assert_eq!(p.failure(Errno::EACCES).code(), 126);
     }
 }

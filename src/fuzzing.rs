@@ -32,7 +32,7 @@ pub fn cli(data: &[u8]) {
         let _ = crate::cli::parse_bool(s);
         let _ = crate::signals::parse(s, true);
         let _ = crate::signals::SignalMap::default().add(s);
-        let _ = crate::cli::Source::parse(s);
+        let _ = crate::cli::parse_source(s);
     }
 }
 
@@ -140,7 +140,7 @@ impl crate::probe::http::Conn for Replay<'_> {
 pub fn http(data: &[u8]) {
     use crate::probe::http::{Deadline, Request, exchange};
     let (sizes, body) = data.split_at(data.len().min(4));
-    let req = Request { method: crate::cli::Method::Get, host: "h", path: "/", auth: None, headers: &[] };
+    let req = Request { method: crate::config::Method::Get, host: "h", path: "/", auth: None, headers: &[] };
     let dl = Deadline::new(std::time::Duration::from_secs(5));
     let needle: Option<&[u8]> = if sizes.first().is_some_and(|b| b & 1 == 1) { Some(b"ok") } else { None };
     let _ = exchange(&mut Replay { data: body, sizes, turn: 0 }, &req, needle, &dl);

@@ -1,12 +1,17 @@
 //! pidone: a tiny static init and entrypoint for containers.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 //!
-//! `main.rs` hands argv to [`main`]; everything else is one module per concern:
-//! `cli` (grammar), `supervise` (run mode: spawn, signal loop, shutdown),
-//! `env` (env files and secrets), `user` (privilege drop), `probe` (health
-//! checks and waits), `signals`, `exec`, `log`, and `sys` (raw syscalls).
+//! `main.rs` hands argv to [`main`]. From there the flow goes one way:
+//! `cli` turns argv and `PIDONE_*` into `config` (plain data); a mode driver
+//! in `cmd` runs the mode over the domain modules, `env` (env files and
+//! secrets), `user` (privilege drop), `probe` (health checks and waits),
+//! `exec` and `supervise` (spawn, signal loop, shutdown); and this file turns
+//! how the mode ended into the exit code. `signals`, `log`, `error` and `sys`
+//! (raw syscalls) serve them all.
 
 pub mod cli;
+mod cmd;
+pub mod config;
 pub mod env;
 pub mod error;
 pub mod exec;
@@ -20,10 +25,24 @@ pub mod supervise;
 pub mod sys;
 #[cfg(test)]
 mod test_rng;
+#[cfg(test)]
+mod test_support;
 pub mod user;
 
+use cmd::probe::Health;
+use cmd::wait::Outcome;
+use config::Mode;
 use std::ffi::OsString;
 use std::io::Write;
+
+/// How a mode ended, before it becomes an exit code.
+enum Ended {
+    /// Run mode: the command's code, as the supervisor reports it. Env mode
+    /// (printed), `--help` and `--version`: 0.
+    Code(i32),
+    Probe(Health),
+    Wait(Outcome),
+}
 
 /// Run pidone with `args` (without argv\[0\]); returns the process exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -33,42 +52,54 @@ pub fn main(args: Vec<OsString>) -> i32 {
     // and only needs a few getenv calls of its own.
     let base = if probe_mode { env::Environment::default() } else { env::Environment::from_process() };
     let vars = |name: &str| base.get(name).map(std::ffi::OsStr::to_os_string);
-    let mode = match cli::parse(args, &vars) {
-        Ok(mode) => mode,
+    let ended = cli::parse(args, &vars).and_then(|mode| match mode {
+        Mode::Help(text) => print(&text),
+        Mode::Version => print(concat!("pidone ", env!("CARGO_PKG_VERSION"), "\n")),
+        Mode::Run(opts) => {
+            log::configure(opts.log.level, opts.log.format);
+            cmd::run::main(opts, base).map(Ended::Code)
+        }
+        Mode::Env(opts) => {
+            log::configure(opts.log.level, opts.log.format);
+            cmd::env::main(opts, base).map(|()| Ended::Code(0))
+        }
+        Mode::Probe(opts) => {
+            log::configure(opts.log.level, opts.log.format);
+            cmd::probe::main(opts).map(Ended::Probe)
+        }
+        Mode::Wait(opts) => {
+            log::configure(opts.log.level, opts.log.format);
+            cmd::wait::main(opts).map(Ended::Wait)
+        }
+    });
+    exit_code(probe_mode, ended)
+}
+
+/// Every exit code pidone gives, in one place (an error is logged here too):
+/// - run and env: the command's own code (run: 128+N when signal N killed it,
+///   0 for a `--success-code`); an error's own code: 125 for usage,
+///   configuration, environment, user and `--wait` failures, 126 when the
+///   command cannot be executed, 127 when it is not found, 128+N when signal N
+///   ended `--wait`.
+/// - probe: 0 when healthy, 1 otherwise, errors included: Docker reserves 2
+///   for HEALTHCHECK, so a probe only ever says 0 or 1.
+/// - wait: 0 when every target answered, 1 on timeout, 125 on a usage error,
+///   128+N when signal N ended the wait.
+fn exit_code(probe_mode: bool, ended: error::Result<Ended>) -> i32 {
+    match ended {
+        Ok(Ended::Code(code)) => code,
+        Ok(Ended::Probe(Health::Healthy) | Ended::Wait(Outcome::Ready)) => 0,
+        Ok(Ended::Probe(Health::Unhealthy) | Ended::Wait(Outcome::TimedOut)) => 1,
+        Ok(Ended::Wait(Outcome::Signal(sig))) => sig.saturating_add(128),
         Err(e) => {
             log::error!("{e}");
-            // Docker reserves 2 for HEALTHCHECK: a probe only ever says 0 or 1.
-            return if probe_mode { 1 } else { e.code };
+            if probe_mode { 1 } else { e.code() }
         }
-    };
-    let result = match mode {
-        cli::Mode::Help(text) => print(text),
-        cli::Mode::Version => print(concat!("pidone ", env!("CARGO_PKG_VERSION"), "\n")),
-        cli::Mode::Run(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            supervise::run(opts, base)
-        }
-        cli::Mode::Env(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            env::command(opts, base)
-        }
-        cli::Mode::Probe(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            Ok(probe::main(opts))
-        }
-        cli::Mode::Wait(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            Ok(probe::wait_main(opts))
-        }
-    };
-    result.unwrap_or_else(|e| {
-        log::error!("{e}");
-        e.code
-    })
+    }
 }
 
 /// `--help` and `--version`: the text on stdout, exit 0.
-fn print(text: &str) -> error::Result<i32> {
+fn print(text: &str) -> error::Result<Ended> {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(0)
+    Ok(Ended::Code(0))
 }

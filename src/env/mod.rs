@@ -9,12 +9,10 @@
 pub mod dotenv;
 pub mod secrets;
 
-use crate::cli::{EnvCmd, EnvFormat, EnvOpts};
+use crate::config::{EnvFormat, EnvOpts};
 use crate::error::{Error, Result};
-use crate::exec::Program;
 use crate::log;
 use std::ffi::{CString, OsStr, OsString};
-use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
@@ -181,6 +179,12 @@ impl Loader {
         self.loaded.iter().filter_map(|n| self.env.get(n).map(|v| (n.as_str(), v)))
     }
 
+    /// The environment for execve, once every variable is known to fit.
+    pub(crate) fn finish(self) -> Result<Environment> {
+        self.check_exec_limits()?;
+        Ok(self.env)
+    }
+
     /// Linux refuses (E2BIG) to pass one `NAME=value` longer than this.
     fn check_exec_limits(&self) -> Result<()> {
         const MAX_ARG_STRLEN: usize = 32 * 4096;
@@ -249,40 +253,13 @@ pub(crate) fn load(opts: &EnvOpts, base: Environment) -> Result<Loader> {
     Ok(loader)
 }
 
-/// Build the child's environment from `opts` (run mode, before the
-/// privilege drop).
+/// Build the child's environment from `opts` (before the privilege drop).
 pub fn build(opts: &EnvOpts, base: Environment) -> Result<Environment> {
-    let loader = load(opts, base)?;
-    loader.check_exec_limits()?;
-    Ok(loader.env)
+    load(opts, base)?.finish()
 }
 
-/// `pidone env`: build the environment, then exec the command in place or
-/// print what was loaded.
-pub fn command(opts: EnvCmd, base: Environment) -> Result<i32> {
-    if opts.check && !opts.command.is_empty() {
-        return Err(Error::config("--check only prints names: it takes no COMMAND"));
-    }
-    let loader = load(&opts.env, base)?;
-    if opts.command.is_empty() {
-        let out = if opts.check { names(&loader) } else { render(&loader, opts.format)? };
-        std::io::stdout()
-            .lock()
-            .write_all(&out)
-            .and_then(|()| std::io::stdout().lock().flush())
-            .map_err(|e| Error::config(format!("cannot write to stdout: {}", crate::error::io_text(&e))))?;
-        return Ok(0);
-    }
-    loader.check_exec_limits()?;
-    let mut environment = loader.env;
-    crate::user::apply(&opts.user, &mut environment)?;
-    let program = Program::prepare(&opts.command, &environment)?;
-    drop(environment);
-    let errno = program.exec();
-    Err(program.failure(errno))
-}
-
-fn names(loader: &Loader) -> Vec<u8> {
+/// What was loaded, names only, one a line (`pidone env --check`).
+pub(crate) fn names(loader: &Loader) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, _) in loader.loaded() {
         out.extend_from_slice(name.as_bytes());
@@ -303,8 +280,8 @@ fn put(out: &mut Vec<u8>, parts: &[&[u8]]) {
     }
 }
 
-/// What was loaded, in `format`, for stdout.
-fn render(loader: &Loader, format: EnvFormat) -> Result<Vec<u8>> {
+/// What was loaded, in `format`, for stdout (`pidone env`).
+pub(crate) fn render(loader: &Loader, format: EnvFormat) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     match format {
         EnvFormat::Dotenv => {
@@ -385,7 +362,8 @@ mod tests {
         let l = Loader::new(e, false);
         assert!(l.in_base("A") && l.in_base("B") && !l.in_base("C"));
     }
-    use crate::cli::Source;
+    use crate::config::Source;
+    use crate::test_support::TempDir;
 
     fn base(pairs: &[(&str, &str)]) -> Environment {
         let mut e = Environment::default();
@@ -393,13 +371,6 @@ mod tests {
             e.set(*k, *v);
         }
         e
-    }
-
-    fn tmp(tag: &str) -> std::path::PathBuf {
-        let p = std::env::temp_dir().join(format!("pidone-unit-env-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        p
     }
 
     fn src(p: &Path) -> Source {
@@ -421,7 +392,7 @@ mod tests {
 
     #[test]
     fn precedence_and_interpolation_across_sources() {
-        let d = tmp("prec");
+        let d = TempDir::new("env-prec");
         std::fs::write(d.join("one.env"), "A=file\nB=file\nC=${A}-${B}\nN_FILE=").unwrap();
         std::fs::write(d.join("two.env"), "B=two\nD=${C}:${B}").unwrap();
         std::fs::create_dir(d.join("s")).unwrap();
@@ -445,20 +416,19 @@ mod tests {
         let l = load(&opts, proc_env).unwrap();
         assert_eq!(l.env.get("A"), Some(OsStr::new("file")));
         assert_eq!(l.env.get("D"), Some(OsStr::new("file-file:two")));
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
     fn file_env_rules() {
-        let d = tmp("fe");
+        let d = TempDir::new("env-fe");
         std::fs::write(d.join("pw"), "CANARY\n").unwrap();
         let pw = d.join("pw").to_str().unwrap().to_string();
         let opts = EnvOpts { file_env: vec!["PW".into()], ..EnvOpts::default() };
         let run = |pairs: &[(&str, &str)]| load(&opts, base(pairs));
         // Both set: an error naming both, never the value.
         let e = run(&[("PW", "CANARY"), ("PW_FILE", &pw)]).err().unwrap();
-        assert_eq!(e.code, 125);
-        assert!(e.msg.contains("PW and PW_FILE") && !e.msg.contains("CANARY"), "{}", e.msg);
+        assert_eq!(e.code(), 125);
+        assert!(e.to_string().contains("PW and PW_FILE") && !e.to_string().contains("CANARY"), "{e}");
         // An empty PW counts as unset; an empty PW_FILE is ignored.
         let l = run(&[("PW", ""), ("PW_FILE", &pw)]).unwrap();
         assert_eq!(l.env.get("PW"), Some(OsStr::new("CANARY")));
@@ -467,11 +437,11 @@ mod tests {
         assert_eq!(l.loaded().count(), 0);
         // Missing file, quoted path: errors naming the variable and path.
         let e = run(&[("PW_FILE", "\"/run/secrets/x\"")]).err().unwrap();
-        assert!(e.msg.starts_with("PW_FILE: \"/run/secrets/x\": ") && e.msg.contains("literal quotes"), "{}", e.msg);
+        let msg = e.to_string();
+        assert!(msg.starts_with("PW_FILE: \"/run/secrets/x\": ") && msg.contains("literal quotes"), "{msg}");
         // Not automatic: SSL_CERT_FILE stays a path.
         let l = load(&EnvOpts::default(), base(&[("SSL_CERT_FILE", &pw)])).unwrap();
         assert_eq!(l.env.get("SSL_CERT_FILE"), Some(OsStr::new(pw.as_str())));
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
@@ -499,6 +469,6 @@ mod tests {
         assert!(l.check_exec_limits().is_ok());
         l.load("A", "x".repeat(131072 - 2).into());
         let e = l.check_exec_limits().unwrap_err();
-        assert!(e.msg.starts_with("A is 131073 bytes"), "{}", e.msg);
+        assert!(e.to_string().starts_with("A is 131073 bytes"), "{e}");
     }
 }

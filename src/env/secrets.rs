@@ -2,7 +2,7 @@
 //! `--secrets-dir` and `--file-env NAME`.
 
 use super::{Loader, valid_name};
-use crate::cli::Source;
+use crate::config::Source;
 use crate::error::{Error, Result, io_text};
 use crate::log;
 use crate::sys::Found;
@@ -161,12 +161,14 @@ pub(super) fn file_env(loader: &mut Loader, name: &str) -> Result<()> {
     if loader.env.get(name).is_some_and(|v| !v.is_empty()) {
         return Err(Error::config(format!("both {name} and {key} are set (but are exclusive)")));
     }
-    let value = read_file(&path, false).map_err(|mut e| {
-        let p = path.as_os_str().as_bytes();
-        if [b'"', b'\''].iter().any(|q| p.first() == Some(q) || p.last() == Some(q)) {
-            e.msg.push_str(" (the path has literal quotes: remove them from the variable)");
+    let p = path.as_os_str().as_bytes();
+    let quoted = [b'"', b'\''].iter().any(|q| p.first() == Some(q) || p.last() == Some(q));
+    let value = read_file(&path, false).map_err(|e| {
+        if quoted {
+            Error::new(e.code(), format!("{key}: {e} (the path has literal quotes: remove them from the variable)"))
+        } else {
+            e.context(&key)
         }
-        e.context(&key)
     })?;
     let value = chomp(value.unwrap_or_default());
     log::debug!("{name}: {} bytes from {key}={}", value.len(), path.display());

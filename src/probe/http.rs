@@ -8,7 +8,7 @@
 //! as RFC 9112 writes them (a bare LF ends a line too).
 
 use super::target::Host;
-use crate::cli::Method;
+use crate::config::Method;
 use crate::error::io_text;
 use crate::log::Shown;
 use std::io::{self, Read, Write};

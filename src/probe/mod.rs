@@ -9,14 +9,12 @@ pub(crate) mod http;
 pub(crate) mod target;
 mod wait;
 
-pub use wait::{wait_for, wait_main};
+pub use wait::{End, parse_all, wait_all};
 
-use crate::cli::{Method, Probe};
+use crate::config::Method;
 use crate::error::{Error, Result};
-use crate::log;
 use http::{Deadline, Request, Response};
 use std::fmt::Write as _;
-use std::io::Write;
 use std::time::Duration;
 use target::{Check, Dest, Target};
 
@@ -199,7 +197,7 @@ fn one_line(s: &str) -> String {
 /// Run the probe; returns whether it is healthy and the line to print:
 /// `healthy: GET http://127.0.0.1:8000/ -> 200 in 1.2ms`,
 /// `unhealthy: tcp://db:5432: connection refused`.
-fn probe_line(target: &Target, spec: &Spec, timeout: Duration) -> (bool, String) {
+pub fn probe_line(target: &Target, spec: &Spec, timeout: Duration) -> (bool, String) {
     let dl = Deadline::new(timeout);
     let (method, result) = match &target.check {
         Check::Http { .. } => {
@@ -223,47 +221,6 @@ fn probe_line(target: &Target, spec: &Spec, timeout: Duration) -> (bool, String)
     let state = if ok { "healthy" } else { "unhealthy" };
     let sep = if method.is_empty() { "" } else { " " };
     (ok, one_line(&format!("{state}: {method}{sep}{}{outcome}", target.shown)))
-}
-
-/// Turn `pidone probe`'s options into a target and a spec.
-fn prepare(opts: Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Target, Spec)> {
-    if opts.timeout.is_zero() {
-        return Err(Error::config("--timeout: must be above zero"));
-    }
-    let expect = Expect::parse(&opts.expect)?;
-    let mut headers = Vec::with_capacity(opts.headers.len());
-    for h in &opts.headers {
-        headers.push(parse_header(h)?);
-    }
-    let target = target::parse_probe(opts.target.as_deref(), opts.port, opts.unix, vars)?;
-    if matches!(target.check, Check::Tcp(..))
-        && (opts.body_contains.is_some()
-            || !headers.is_empty()
-            || opts.method != Method::Get
-            || opts.expect != "200-399")
-    {
-        return Err(Error::config("--expect, --body-contains, -H and --method apply to HTTP targets, not tcp://"));
-    }
-    if opts.method == Method::Head && opts.body_contains.is_some() {
-        return Err(Error::config("--body-contains needs a body: it cannot be used with --method HEAD"));
-    }
-    let spec = Spec { method: opts.method, expect, needle: opts.body_contains, headers };
-    Ok((target, spec))
-}
-
-/// `pidone probe`: exit 0 when healthy, 1 otherwise.
-pub fn main(opts: Probe) -> i32 {
-    let timeout = opts.timeout;
-    let (target, spec) = match prepare(opts, &|name| std::env::var(name).ok()) {
-        Ok(v) => v,
-        Err(e) => {
-            log::error!("probe: {e}");
-            return 1;
-        }
-    };
-    let (ok, line) = probe_line(&target, &spec, timeout);
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
-    i32::from(!ok)
 }
 
 #[cfg(test)]

@@ -354,7 +354,7 @@ mod tests {
         for bad in ["abc", "0", "70000", "-1", "+80"] {
             let v = move |n: &str| (n == "PORT").then(|| bad.to_string());
             let e = parse_probe(None, None, None, &v).unwrap_err();
-            assert!(e.msg.contains("$PORT"), "{}", e.msg);
+            assert!(e.to_string().contains("$PORT"), "{e}");
         }
     }
 
@@ -394,7 +394,7 @@ mod tests {
             "http://:80/",
         ] {
             let e = parse_probe(Some(bad), None, None, &none).unwrap_err();
-            assert!(!e.msg.contains("a:b@"), "{}", e.msg);
+            assert!(!e.to_string().contains("a:b@"), "{e}");
         }
         assert_eq!(redact("http://u:p@h:1/p@q"), "http://h:1/p@q");
     }

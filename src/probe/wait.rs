@@ -9,12 +9,11 @@
 
 use super::target::{self, Target};
 use super::{Spec, attempt};
-use crate::cli::{Wait, WaitOpts};
-use crate::error::{Error, Result, errno_text};
+use crate::error::{Result, errno_text};
 use crate::log::{self, Shown};
-use crate::signals::{self, SigSet};
+use crate::signals;
 use crate::sys;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 /// The shortest time one attempt gets, however little of the wait is left.
@@ -139,65 +138,6 @@ pub fn wait_all(
                 break;
             }
             sleep_watching(signals, next_round.min(next_progress).min(deadline) - now)?;
-        }
-    }
-}
-
-/// Run mode's `--wait`: returns once every target answered; a timeout is a
-/// 125 error, a signal read from `signals` ends the wait with 128+N.
-pub fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
-    if opts.targets.is_empty() {
-        return Ok(());
-    }
-    let targets = parse_all(&opts.targets).map_err(|e| e.context("--wait"))?;
-    log::info!("waiting up to {} for {} target(s)", Shown(opts.timeout), targets.len());
-    match wait_all(&targets, opts.timeout, opts.interval, signals) {
-        Ok(()) => Ok(()),
-        Err(End::Timeout(msg)) => Err(Error::config(format!("--wait: {msg}; the command was not started"))),
-        Err(End::Signal(sig)) => Err(Error::new(
-            128 + sig,
-            format!("--wait: {} received while waiting; the command was not started", signals::Name(sig)),
-        )),
-        Err(End::Failed(msg)) => Err(Error::config(format!("--wait: {msg}"))),
-    }
-}
-
-/// `pidone wait`: 0 when every target answered, 1 on timeout, 125 on a usage
-/// error, 128+N when signal N ended it.
-pub fn wait_main(opts: Wait) -> i32 {
-    let targets = match parse_all(&opts.wait.targets) {
-        Ok(t) => t,
-        Err(e) => {
-            log::error!("wait: {e}");
-            return crate::error::EXIT_CONFIG;
-        }
-    };
-    // Signals are read, not handled: block them and watch a signalfd.
-    let sfd = match sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised()))
-        .and_then(|_| sys::signalfd(SigSet::supervised()))
-    {
-        Ok(fd) => fd,
-        Err(e) => {
-            log::error!("wait: cannot watch signals: {}", errno_text(e));
-            return crate::error::EXIT_CONFIG;
-        }
-    };
-    match wait_all(&targets, opts.wait.timeout, opts.wait.interval, Some(sfd.as_fd())) {
-        Ok(()) => {
-            log::info!("every target answered");
-            0
-        }
-        Err(End::Timeout(msg)) => {
-            log::error!("wait: {msg}");
-            1
-        }
-        Err(End::Signal(sig)) => {
-            log::info!("wait: {} received; giving up", signals::Name(sig));
-            128 + sig
-        }
-        Err(End::Failed(msg)) => {
-            log::error!("wait: {msg}");
-            crate::error::EXIT_CONFIG
         }
     }
 }

@@ -1,9 +1,10 @@
-//! Run mode: pidone as init. Contract section 2.
+//! Run mode's supervision: the signal loop over the child pidone spawned.
 //!
-//! The order is fixed: block signals (so none is lost), build the environment,
-//! drop privileges, wait for dependencies, spawn, then loop. The loop blocks in
-//! `read(signalfd)` with no timeout while idle; only a pending grace deadline
-//! turns that into a `poll` with the time left.
+//! `cmd::run` sets the stage (signals blocked, environment, privileges,
+//! dependencies), [`spawn`]s the command and hands the child to a
+//! [`Supervisor`]. The loop blocks in `read(signalfd)` with no timeout while
+//! idle; only a pending grace deadline turns that into a `poll` with the time
+//! left. What to do on each event is decided by the pure [`Shutdown`] machine.
 
 mod procs;
 mod shutdown;
@@ -11,75 +12,21 @@ mod spawn;
 
 pub use procs::parse_stat;
 pub use shutdown::{Action, Event, Shutdown};
+pub use spawn::spawn;
 
-use crate::cli::{Forward, Run};
-use crate::error::{Error, Result, errno_text};
-use crate::exec::Program;
+use crate::config::{Forward, SuperviseOpts};
+// `cannot` is for spawn.rs (`super::cannot`).
+use crate::error::{cannot, errno_text};
 use crate::log::{self, Shown};
-use crate::signals::{self, Name, SigSet};
-use crate::{env, probe, sys, user};
+use crate::signals::{self, Name};
+use crate::sys;
 use nix::errno::Errno;
 use std::fmt;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-/// Supervise `opts.command`; returns the exit code pidone must exit with.
-/// `base` is pidone's own environment, read once at start-up.
-pub fn run(opts: Run, base: env::Environment) -> Result<i32> {
-    // Block first: a signal sent while pidone starts stays pending and is
-    // forwarded once the child runs.
-    let inherited =
-        sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised())).map_err(|e| cannot("block signals", e))?;
-    let sfd = sys::signalfd(SigSet::supervised()).map_err(|e| cannot("create a signalfd", e))?;
-    let pid1 = std::process::id() == 1;
-    if !pid1 {
-        // Orphans of the tree must come back to pidone to be reaped and drained.
-        if let Err(e) = sys::set_child_subreaper() {
-            log::warning!(
-                "not PID 1 and cannot become a child subreaper ({}): orphans will not be reaped",
-                errno_text(e)
-            );
-        }
-    }
-
-    let mut environment = env::build(&opts.env, base)?;
-    user::apply(&opts.user, &mut environment)?;
-    let program = Program::prepare(&opts.command, &environment)?;
-    drop(environment);
-    probe::wait_for(&opts.wait, Some(sfd.as_fd()))?;
-
-    let tty = sys::foreground_tty();
-    let child = spawn::spawn(&program, inherited, tty)?;
-    log::info!("started '{}' as pid {child}", program.name);
-    drop(program);
-
-    // Hold nothing the container might want back: no directory, no descriptor
-    // beyond 0-2 but the signalfd (the child has its own copies).
-    if let Err(e) = nix::unistd::chdir("/") {
-        log::debug!("cannot change directory to /: {}", errno_text(e));
-    }
-    sys::close_fds_except(sfd.as_raw_fd());
-
-    let group = opts.forward == Forward::Group;
-    let mut sup = Supervisor {
-        sfd,
-        child,
-        main_alive: true,
-        pid1,
-        group,
-        grace: opts.grace,
-        success_codes: opts.success_codes,
-        machine: Shutdown::new(opts.grace, opts.map, group),
-    };
-    Ok(sup.run())
-}
-
-/// `cannot WHAT: ERRNO`: a start-up step failed (exit 125).
-fn cannot(what: &str, e: Errno) -> Error {
-    Error::config(format!("cannot {what}: {}", errno_text(e)))
-}
-
-struct Supervisor {
+/// The running command and what pidone does with its signals and its exit.
+pub struct Supervisor {
     sfd: OwnedFd,
     child: i32,
     main_alive: bool,
@@ -98,7 +45,25 @@ fn ms_until(deadline: Instant, now: Instant) -> i32 {
 }
 
 impl Supervisor {
-    fn run(&mut self) -> i32 {
+    /// Supervise `child`, spawned by pidone; `sfd` is the signalfd of every
+    /// supervised signal, `pid1` whether pidone is the namespace's init.
+    pub fn new(sfd: OwnedFd, child: i32, pid1: bool, opts: SuperviseOpts) -> Supervisor {
+        let group = opts.forward == Forward::Group;
+        Supervisor {
+            sfd,
+            child,
+            main_alive: true,
+            pid1,
+            group,
+            grace: opts.grace,
+            success_codes: opts.success_codes,
+            machine: Shutdown::new(opts.grace, opts.map, group),
+        }
+    }
+
+    /// Run the loop until the shutdown machine says exit; returns the code
+    /// pidone must exit with.
+    pub fn supervise(&mut self) -> i32 {
         // Read the clock once now: the first call makes musl look up the
         // vDSO, and that (page faults included) must not happen on the path
         // from a stop signal to its forwarding.

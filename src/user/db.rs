@@ -242,6 +242,6 @@ mod tests {
         assert_eq!(t.by_name("user", "a").unwrap().uid, 1);
         assert!(t.by_name("user", "b").is_err());
         let none: Table<User> = Table { path: PASSWD, present: false, entries: vec![] };
-        assert!(none.by_name("user", "a").unwrap_err().msg.contains("numeric"));
+        assert!(none.by_name("user", "a").unwrap_err().to_string().contains("numeric"));
     }
 }

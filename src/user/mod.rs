@@ -3,19 +3,21 @@
 //! [`apply`] resolves `--user`, enforces the non-root rule and drops
 //! privileges in pidone itself (after the environment is built, before the
 //! child is spawned or exec'd), so no process of the container keeps root.
-//! Everything is resolved and validated before any credential changes.
+//! Everything is resolved and validated before any credential changes. It
+//! returns what it resolved ([`Applied`]); the mode driver gives the
+//! environment the user's HOME.
 
 pub(crate) mod db;
 mod drop;
 pub(crate) mod spec;
 
-use crate::cli::UserOpts;
-use crate::env::Environment;
+use crate::config::UserOpts;
 use crate::error::{Error, Result, errno_text};
 use crate::log;
 use db::{Group, Table, User};
 use drop::Creds;
-use spec::{Spec, Token};
+use spec::{Token, UserSpec};
+use std::ffi::OsStr;
 use std::fmt;
 
 /// The kernel's NGROUPS_MAX.
@@ -23,7 +25,7 @@ const MAX_GROUPS: usize = 65536;
 
 /// A resolved `--user`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Target {
+struct Resolved {
     creds: Creds,
     /// The passwd home, `/` when the user has no entry (or an empty home).
     home: String,
@@ -42,7 +44,7 @@ impl fmt::Display for Who<'_> {
 }
 
 /// Resolve `spec` against the passwd and group tables.
-fn resolve(spec: &Spec, users: &Table<User>, groups: &Table<Group>) -> Result<Target> {
+fn resolve(spec: &UserSpec, users: &Table<User>, groups: &Table<Group>) -> Result<Resolved> {
     let (uid, entry) = match &spec.user {
         Token::Name(n) => {
             let u = users.by_name("user", n)?;
@@ -76,7 +78,7 @@ fn resolve(spec: &Spec, users: &Table<User>, groups: &Table<Group>) -> Result<Ta
         )));
     }
     let home = entry.map(|u| u.home.as_str()).filter(|h| !h.is_empty()).unwrap_or("/").to_string();
-    Ok(Target { creds: Creds { uid, gid, groups: list }, home })
+    Ok(Resolved { creds: Creds { uid, gid, groups: list }, home })
 }
 
 /// Root's home as the image defines it (HOME equal to it counts as unset).
@@ -84,14 +86,26 @@ fn root_home(users: &Table<User>) -> &str {
     users.entries.iter().find(|u| u.uid == 0).map_or("/root", |u| u.home.as_str())
 }
 
-/// Set HOME to `home` when it is unset, empty or root's; keep any other value.
-fn set_home(env: &mut Environment, home: &str, root_home: &str) {
-    let replace = match env.get("HOME") {
-        None => true,
-        Some(h) => h.is_empty() || h == "/root" || h == root_home,
-    };
-    if replace {
-        env.set("HOME", home);
+/// What [`apply`] resolved, for the mode driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The passwd home of `--user` (`/` when it has none); `None` without `--user`.
+    pub home: Option<String>,
+    /// Root's home as the image defines it.
+    root_home: String,
+}
+
+impl Applied {
+    /// The HOME the command gets when pidone's own is `current`: the user's
+    /// home replaces a HOME that is unset, empty, `/root` or root's home; any
+    /// other value is kept (`None`: leave HOME as it is).
+    pub fn home_for(&self, current: Option<&OsStr>) -> Option<&str> {
+        let home = self.home.as_deref()?;
+        let replace = match current {
+            None => true,
+            Some(h) => h.is_empty() || h == "/root" || h == self.root_home.as_str(),
+        };
+        replace.then_some(home)
     }
 }
 
@@ -103,8 +117,8 @@ fn refuse_root(why: fmt::Arguments<'_>) -> Error {
 }
 
 /// Resolve `opts`, enforce the non-root rule and drop privileges in the
-/// calling process. `env` gets HOME for the target user.
-pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
+/// calling process.
+pub fn apply(opts: &UserOpts) -> Result<Applied> {
     let idle = |e| Error::config(format!("cannot read the current ids: {}", errno_text(e)));
     let uids = nix::unistd::getresuid().map_err(idle)?;
     let gids = nix::unistd::getresgid().map_err(idle)?;
@@ -124,15 +138,15 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
         } else {
             return Err(refuse_root(format_args!("pidone was started as root and no --user is given")));
         }
-        return Ok(());
+        return Ok(Applied { home: None, root_home: String::new() });
     };
     let shown = spec::Printable(text);
     let opt = |e: Error| e.context(format_args!("--user '{shown}'"));
     let spec = spec::parse(text).map_err(opt)?;
     let users = db::users()?;
     let groups = db::groups()?;
-    let target = resolve(&spec, &users, &groups).map_err(opt)?;
-    let Target { creds, home } = &target;
+    let Resolved { creds, home } = resolve(&spec, &users, &groups).map_err(opt)?;
+    let creds = &creds;
     let what = Who(&spec.user, creds.uid);
     if creds.uid == 0 && !opts.allow_root {
         return Err(refuse_root(format_args!("--user '{shown}' resolves to uid 0")));
@@ -162,8 +176,7 @@ pub fn apply(opts: &UserOpts, env: &mut Environment) -> Result<()> {
         let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };
         log::info!("{how}: {what}, gid {}, groups {}", creds.gid, drop::Ids(&creds.groups));
     }
-    set_home(env, home, root_home(&users));
-    Ok(())
+    Ok(Applied { home: Some(home), root_home: root_home(&users).to_string() })
 }
 
 #[cfg(test)]
@@ -198,7 +211,7 @@ mod tests {
         (Table { path: PASSWD, present: true, entries: users }, Table { path: GROUP, present: true, entries: groups })
     }
 
-    fn res(s: &str) -> Result<Target> {
+    fn res(s: &str) -> Result<Resolved> {
         let (u, g) = tables();
         resolve(&spec::parse(s).unwrap(), &u, &g)
     }
@@ -240,16 +253,17 @@ mod tests {
 
     #[test]
     fn home_replaces_only_unset_or_roots() {
-        let mut env = Environment::default();
-        set_home(&mut env, "/home/app", "/root");
-        assert_eq!(env.get("HOME").unwrap(), "/home/app");
+        let applied = |root_home: &str| Applied { home: Some("/home/app".into()), root_home: root_home.into() };
+        assert_eq!(applied("/root").home_for(None), Some("/home/app"));
         for (before, after) in
             [("/root", "/home/app"), ("", "/home/app"), ("/var/root", "/home/app"), ("/data", "/data")]
         {
-            let mut env = Environment::default();
-            env.set("HOME", before);
-            set_home(&mut env, "/home/app", "/var/root");
-            assert_eq!(env.get("HOME").unwrap(), after, "HOME={before}");
+            let applied = applied("/var/root");
+            let got = applied.home_for(Some(OsStr::new(before))).unwrap_or(before);
+            assert_eq!(got, after, "HOME={before}");
         }
+        let no_user = Applied { home: None, root_home: "/root".into() };
+        assert_eq!(no_user.home_for(None), None, "without --user HOME is left alone");
+        assert_eq!(no_user.home_for(Some(OsStr::new("/root"))), None);
     }
 }

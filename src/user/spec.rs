@@ -29,13 +29,13 @@ pub enum Token {
 
 /// A parsed `USER[:GROUP]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
+pub struct UserSpec {
     pub user: Token,
     pub group: Option<Token>,
 }
 
 /// Parse a spec; the error gives the reason only (the caller names the option).
-pub fn parse(s: &str) -> Result<Spec> {
+pub fn parse(s: &str) -> Result<UserSpec> {
     let form = |why: &str| Err(Error::config(format!("{why} (expected USER[:GROUP])")));
     if s.is_empty() {
         return form("empty user spec");
@@ -53,7 +53,7 @@ pub fn parse(s: &str) -> Result<Spec> {
         None | Some("") => None,
         Some(g) => Some(token(g, "group")?),
     };
-    Ok(Spec { user, group })
+    Ok(UserSpec { user, group })
 }
 
 /// Parse a strict decimal id: no sign, no leading zero, no overflow.
@@ -108,21 +108,24 @@ fn token(s: &str, what: &str) -> Result<Token> {
 mod tests {
     use super::*;
 
-    fn ok(s: &str) -> Spec {
+    fn ok(s: &str) -> UserSpec {
         parse(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
     }
 
     #[test]
     fn forms() {
-        assert_eq!(ok("app"), Spec { user: Token::Name("app".into()), group: None });
-        assert_eq!(ok("1000"), Spec { user: Token::Id(1000), group: None });
-        assert_eq!(ok("1000:"), Spec { user: Token::Id(1000), group: None });
-        assert_eq!(ok("0:0"), Spec { user: Token::Id(0), group: Some(Token::Id(0)) });
-        assert_eq!(ok("app:staff"), Spec { user: Token::Name("app".into()), group: Some(Token::Name("staff".into())) });
-        assert_eq!(ok("2147483647:1"), Spec { user: Token::Id(MAX_ID), group: Some(Token::Id(1)) });
+        assert_eq!(ok("app"), UserSpec { user: Token::Name("app".into()), group: None });
+        assert_eq!(ok("1000"), UserSpec { user: Token::Id(1000), group: None });
+        assert_eq!(ok("1000:"), UserSpec { user: Token::Id(1000), group: None });
+        assert_eq!(ok("0:0"), UserSpec { user: Token::Id(0), group: Some(Token::Id(0)) });
+        assert_eq!(
+            ok("app:staff"),
+            UserSpec { user: Token::Name("app".into()), group: Some(Token::Name("staff".into())) }
+        );
+        assert_eq!(ok("2147483647:1"), UserSpec { user: Token::Id(MAX_ID), group: Some(Token::Id(1)) });
         // Not all digits: a name, looked up (and then not found).
-        assert_eq!(ok("0day"), Spec { user: Token::Name("0day".into()), group: None });
-        assert_eq!(ok("1e3"), Spec { user: Token::Name("1e3".into()), group: None });
+        assert_eq!(ok("0day"), UserSpec { user: Token::Name("0day".into()), group: None });
+        assert_eq!(ok("1e3"), UserSpec { user: Token::Name("1e3".into()), group: None });
     }
 
     #[test]

@@ -1,0 +1,27 @@
+//! `pidone env` (contract section 3): build the environment, then exec the
+//! command in place (no supervision), or print what was loaded.
+
+use crate::config::EnvCmd;
+use crate::env::{self, Environment};
+use crate::error::{Error, Result, io_text};
+use std::io::Write;
+
+/// Print what was loaded (returns once printed), or exec the command (returns
+/// only its failure).
+pub fn main(opts: EnvCmd, base: Environment) -> Result<()> {
+    if opts.check && !opts.command.is_empty() {
+        return Err(Error::config("--check only prints names: it takes no COMMAND"));
+    }
+    let loader = env::load(&opts.env, base)?;
+    if opts.command.is_empty() {
+        let out = if opts.check { env::names(&loader) } else { env::render(&loader, opts.format)? };
+        let mut stdout = std::io::stdout().lock();
+        return stdout
+            .write_all(&out)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| Error::config(format!("cannot write to stdout: {}", io_text(&e))));
+    }
+    let program = super::prepare(loader.finish()?, &opts.user, &opts.command)?;
+    let errno = program.exec();
+    Err(program.failure(errno))
+}

@@ -1,0 +1,184 @@
+//! The typed options of every mode, as plain data with their defaults.
+//!
+//! `cli` fills these in from argv and `PIDONE_*`; the mode drivers (`cmd`)
+//! and the domain modules read them. Nothing here parses or checks a value.
+
+use crate::log::{Format, Level};
+use crate::signals::SignalMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What one invocation asks for.
+#[derive(Debug)]
+pub enum Mode {
+    Run(Run),
+    Env(EnvCmd),
+    Probe(Probe),
+    Wait(Wait),
+    /// Print this help text on stdout and exit 0.
+    Help(String),
+    Version,
+}
+
+/// Where signals go in run mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    /// The child's process group.
+    Group,
+    /// The child only.
+    Child,
+}
+
+/// A path that may be missing when `optional` (given as `?PATH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub path: PathBuf,
+    pub optional: bool,
+}
+
+/// Logging options, shared by every mode.
+#[derive(Debug, Clone, Copy)]
+pub struct LogOpts {
+    pub level: Level,
+    pub format: Format,
+}
+
+impl Default for LogOpts {
+    fn default() -> Self {
+        LogOpts { level: Level::Warn, format: Format::Text }
+    }
+}
+
+/// Contract section 2: how the process tree is supervised and stopped.
+#[derive(Debug, Clone)]
+pub struct SuperviseOpts {
+    pub grace: Duration,
+    pub forward: Forward,
+    pub map: SignalMap,
+    /// Exit codes of the command that pidone reports as 0.
+    pub success_codes: Vec<u8>,
+}
+
+impl Default for SuperviseOpts {
+    fn default() -> Self {
+        SuperviseOpts {
+            grace: Duration::from_secs(8),
+            forward: Forward::Group,
+            map: SignalMap::default(),
+            success_codes: Vec::new(),
+        }
+    }
+}
+
+/// Contract section 3: where the child's environment comes from.
+#[derive(Debug, Clone, Default)]
+pub struct EnvOpts {
+    pub files: Vec<Source>,
+    pub override_existing: bool,
+    pub secrets_dirs: Vec<Source>,
+    pub file_env: Vec<String>,
+}
+
+/// Contract section 4: who the command runs as.
+#[derive(Debug, Clone, Default)]
+pub struct UserOpts {
+    pub user: Option<String>,
+    pub allow_root: bool,
+    pub allow_new_privs: bool,
+}
+
+/// Contract section 6: dependencies to wait for.
+#[derive(Debug, Clone)]
+pub struct WaitOpts {
+    pub targets: Vec<String>,
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+impl Default for WaitOpts {
+    fn default() -> Self {
+        WaitOpts { targets: Vec::new(), timeout: Duration::from_secs(30), interval: Duration::from_secs(1) }
+    }
+}
+
+/// `pidone [OPTIONS] [--] COMMAND [ARG...]`
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    pub log: LogOpts,
+    pub supervise: SuperviseOpts,
+    pub env: EnvOpts,
+    pub user: UserOpts,
+    pub wait: WaitOpts,
+    pub command: Vec<OsString>,
+}
+
+/// How `pidone env` prints what it loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnvFormat {
+    #[default]
+    Dotenv,
+    Shell,
+    Json,
+}
+
+/// `pidone env [OPTIONS] [--] [COMMAND [ARG...]]`
+#[derive(Debug, Clone, Default)]
+pub struct EnvCmd {
+    pub log: LogOpts,
+    pub env: EnvOpts,
+    pub user: UserOpts,
+    pub format: EnvFormat,
+    /// Print only the names loaded.
+    pub check: bool,
+    pub command: Vec<OsString>,
+}
+
+/// The HTTP method of a probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    #[default]
+    Get,
+    Head,
+}
+
+/// The `--expect` list every probe starts with.
+pub const DEFAULT_EXPECT: &str = "200-399";
+
+/// `pidone probe [OPTIONS] [TARGET]`
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub log: LogOpts,
+    pub target: Option<String>,
+    pub port: Option<u16>,
+    pub unix: Option<PathBuf>,
+    /// The raw `--expect` list (`200-399`, `200,204,300-399`), checked by the probe.
+    pub expect: String,
+    pub body_contains: Option<String>,
+    pub headers: Vec<String>,
+    pub method: Method,
+    pub timeout: Duration,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            log: LogOpts::default(),
+            target: None,
+            port: None,
+            unix: None,
+            expect: DEFAULT_EXPECT.into(),
+            body_contains: None,
+            headers: Vec::new(),
+            method: Method::Get,
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `pidone wait [OPTIONS] TARGET...`
+#[derive(Debug, Clone, Default)]
+pub struct Wait {
+    pub log: LogOpts,
+    pub wait: WaitOpts,
+}
