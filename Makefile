@@ -26,9 +26,13 @@ TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=stat
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
 
-.PHONY: fuzz all build tiny demo test test-tiny lint deps musl-target nightly helper clean dist image e2e bench bench-deps
+.PHONY: help fuzz all build tiny demo test test-tiny lint deps musl-target nightly helper clean dist image e2e bench bench-deps
 
 all: build
+
+## help: this list of targets, from their `## ` comments
+help:
+	@awk '/^## [a-z0-9-]+:/ { sub(/^## /, ""); print; next } /^## / { sub(/^## /, "    "); print }' $(firstword $(MAKEFILE_LIST))
 
 ## build: the static musl binary at dist/pidone
 build: musl-target
@@ -72,6 +76,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+## helper: the test helper program the integration tests run (tests/helper)
 helper:
 	$(CARGO) build --locked -p pidone-testhelper
 

@@ -56,8 +56,7 @@ impl fmt::Display for Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// An OS or I/O error as the C library words it ("No such file or directory"),
-/// shown without allocating: std's Display would add " (os error N)", and nix's
-/// would link a second table of messages.
+/// shown without allocating and without the " (os error N)" std's Display adds.
 #[derive(Debug, Clone, Copy)]
 pub enum Why {
     Os(i32),
