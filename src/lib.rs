@@ -103,3 +103,25 @@ fn print(text: &str) -> error::Result<Ended> {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(Ended::Code(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use error::Error;
+
+    #[test]
+    fn exit_codes_by_mode() {
+        let usage = || Err(Error::config("bad"));
+        assert_eq!(exit_code(false, Ok(Ended::Code(7))), 7);
+        assert_eq!(exit_code(false, usage()), 125);
+        assert_eq!(exit_code(false, Err(Error::new(127, "not found"))), 127);
+        // A probe says 0 or 1, whatever went wrong.
+        assert_eq!(exit_code(true, Ok(Ended::Probe(Health::Healthy))), 0);
+        assert_eq!(exit_code(true, Ok(Ended::Probe(Health::Unhealthy))), 1);
+        assert_eq!(exit_code(true, usage()), 1);
+        assert_eq!(exit_code(true, Err(Error::new(127, "x"))), 1);
+        assert_eq!(exit_code(false, Ok(Ended::Wait(Outcome::Ready))), 0);
+        assert_eq!(exit_code(false, Ok(Ended::Wait(Outcome::TimedOut))), 1);
+        assert_eq!(exit_code(false, Ok(Ended::Wait(Outcome::Signal(15)))), 143);
+    }
+}
