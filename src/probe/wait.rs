@@ -12,7 +12,7 @@ use super::{Spec, attempt};
 use crate::cli::{Wait, WaitOpts};
 use crate::error::{Error, Result, errno_text};
 use crate::log::{self, Shown};
-use crate::signals::{self, SigSet};
+use crate::signals;
 use crate::sys;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
@@ -65,9 +65,8 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
     if !sys::poll_readable(fd.as_raw_fd(), ms).map_err(failed)? {
         return Ok(());
     }
-    let mut sigs = [0i32; 32];
-    let n = sys::read_signals(fd.as_raw_fd(), &mut sigs).map_err(failed)?;
-    for &sig in sigs.iter().take(n) {
+    let sigs = sys::read_signals(fd.as_raw_fd()).map_err(failed)?;
+    for sig in sigs.iter().map(sys::Signal::raw) {
         if ends_wait(sig) {
             return Err(End::Signal(sig));
         }
@@ -173,9 +172,7 @@ pub fn wait_main(opts: Wait) -> i32 {
         }
     };
     // Signals are read, not handled: block them and watch a signalfd.
-    let sfd = match sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised()))
-        .and_then(|_| sys::signalfd(SigSet::supervised()))
-    {
+    let sfd = match sys::block_signals(signals::supervised()).and_then(|_| sys::signalfd(signals::supervised())) {
         Ok(fd) => fd,
         Err(e) => {
             log::error!("wait: cannot watch signals: {}", errno_text(e));

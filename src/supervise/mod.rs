@@ -16,9 +16,9 @@ use crate::cli::{Forward, Run};
 use crate::error::{Error, Result, errno_text};
 use crate::exec::Program;
 use crate::log::{self, Shown};
-use crate::signals::{self, Name, SigSet};
+use crate::signals::{self, Name};
+use crate::sys::{Errno, Pid, Recipient, Signal};
 use crate::{env, probe, sys, user};
-use nix::errno::Errno;
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -28,9 +28,8 @@ use std::time::{Duration, Instant};
 pub fn run(opts: Run, base: env::Environment) -> Result<i32> {
     // Block first: a signal sent while pidone starts stays pending and is
     // forwarded once the child runs.
-    let inherited =
-        sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised())).map_err(|e| cannot("block signals", e))?;
-    let sfd = sys::signalfd(SigSet::supervised()).map_err(|e| cannot("create a signalfd", e))?;
+    let inherited = sys::block_signals(signals::supervised()).map_err(|e| cannot("block signals", e))?;
+    let sfd = sys::signalfd(signals::supervised()).map_err(|e| cannot("create a signalfd", e))?;
     let pid1 = std::process::id() == 1;
     if !pid1 {
         // Orphans of the tree must come back to pidone to be reaped and drained.
@@ -81,7 +80,7 @@ fn cannot(what: &str, e: Errno) -> Error {
 
 struct Supervisor {
     sfd: OwnedFd,
-    child: i32,
+    child: Pid,
     main_alive: bool,
     pid1: bool,
     group: bool,
@@ -103,7 +102,6 @@ impl Supervisor {
         // vDSO, and that (page faults included) must not happen on the path
         // from a stop signal to its forwarding.
         let _ = Instant::now();
-        let mut sigs = [0i32; 32];
         loop {
             if let Some(deadline) = self.machine.deadline() {
                 let now = Instant::now();
@@ -116,8 +114,8 @@ impl Supervisor {
                     continue;
                 }
             }
-            let n = match sys::read_signals(self.sfd.as_raw_fd(), &mut sigs) {
-                Ok(n) => n,
+            let sigs = match sys::read_signals(self.sfd.as_raw_fd()) {
+                Ok(sigs) => sigs,
                 Err(e) => {
                     // Should never happen; degrade to blocking reaping rather than spin.
                     log::error!("cannot read signals: {}", errno_text(e));
@@ -127,7 +125,7 @@ impl Supervisor {
                     continue;
                 }
             };
-            for &sig in sigs.iter().take(n) {
+            for sig in sigs.iter().map(Signal::raw) {
                 let done = if sig == signals::SIGCHLD { self.reap(true) } else { self.handle(Event::Signal(sig)) };
                 if let Some(code) = done {
                     return code;
@@ -144,7 +142,8 @@ impl Supervisor {
         let mut nohang = nohang;
         loop {
             match sys::wait_any(nohang) {
-                Ok(Some((pid, code))) => {
+                Ok(Some((pid, status))) => {
+                    let code = status.code();
                     if pid == self.child {
                         main_code = Some(code);
                         self.main_alive = false;
@@ -193,7 +192,7 @@ impl Supervisor {
             Action::Forward(sig) => self.forward(sig),
             Action::SignalLeftovers { sig, skip_child_group } => {
                 let skip = skip_child_group.then_some(self.child);
-                let n = procs::signal_leftovers(sig, self.pid1, self.child, skip);
+                let n = Signal::new(sig).and_then(|sig| procs::signal_leftovers(sig, self.pid1, self.child, skip));
                 log::info!(
                     "main process gone: waiting up to {} for the rest of the tree ({} sent to {} processes not yet \
                      signalled)",
@@ -224,8 +223,13 @@ impl Supervisor {
         if !self.group && !self.main_alive {
             return;
         }
-        let (target, what) = if self.group { (-self.child, "process group") } else { (self.child, "pid") };
-        match procs::send(target, sig) {
+        let Some(signal) = Signal::new(sig) else { return };
+        let (to, what) = if self.group {
+            (Recipient::Group(self.child), "process group")
+        } else {
+            (Recipient::Process(self.child), "pid")
+        };
+        match sys::kill(to, signal) {
             Ok(()) => log::info!("forwarded {} to {what} {}", Name(sig), self.child),
             Err(Errno::ESRCH) => log::debug!("{} not forwarded: {what} {} is gone", Name(sig), self.child),
             Err(e) => log::warning!("cannot forward {} to {what} {}: {}", Name(sig), self.child, errno_text(e)),
