@@ -49,10 +49,10 @@ pub enum Forked {
 
 /// fork(2). See [`Forked::Child`] for what the child may do.
 pub fn fork() -> Result<Forked, Errno> {
-    // SAFETY: pidone is single-threaded whenever it forks (it starts no thread,
-    // and the privilege drop refuses to run with more than one), so the child
-    // inherits no lock held by another thread; the child side is restricted
-    // to async-signal-safe calls, as documented on `Forked::Child`.
+    // SAFETY: pidone is single-threaded whenever it forks (it starts no
+    // thread; the privilege drop checks it), so the child inherits no lock
+    // held by another thread; the child side is restricted to
+    // async-signal-safe calls, as documented on `Forked::Child`.
     let pid = unsafe { libc::fork() };
     match pid {
         0 => Ok(Forked::Child),
