@@ -1,7 +1,8 @@
 //! The privilege drop itself, in the calling process, and its verification.
 //!
 //! Order (CERT POS36-C, setpriv's `--inh-caps=-all --bounding-set=-all --nnp`):
-//! bounding set, ambient and inheritable capabilities while still privileged,
+//! a check that pidone runs one thread (the id calls change only the calling
+//! thread), then the bounding set, ambient and inheritable capabilities while still privileged,
 //! no_new_privs, then setgroups, setresgid, setresuid, then the permitted and
 //! effective sets cleared outright (in case securebits kept them). Then every
 //! result is checked (POS37-C): the ids, the groups, no_new_privs, no
