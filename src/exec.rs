@@ -2,13 +2,14 @@
 //! search and error rules of `execvp` and the 126/127 exit codes of the contract.
 //!
 //! Everything is allocated before the fork: the child only walks prepared
-//! pointers, so nothing between fork and exec can fail half-way.
+//! arrays, so nothing between fork and exec can fail half-way.
 
 use crate::env::Environment;
 use crate::error::{EXIT_NOEXEC, EXIT_NOTFOUND, Error, Result, errno_text};
-use nix::errno::Errno;
-use std::ffi::{CString, OsStr, OsString};
+use crate::sys::{self, CStrArray, Errno};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use std::rc::Rc;
 
 /// 127 when the command (or its interpreter) was not found, else 126.
 pub fn exit_code(e: Errno) -> i32 {
@@ -20,28 +21,39 @@ pub fn exit_code(e: Errno) -> i32 {
 
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The shell that runs a file the kernel cannot execute (no `#!`), as in execvp.
+const SHELL: &CStr = c"/bin/sh";
+
 /// A command ready to exec: argv, envp and the paths to try, in order.
 pub struct Program {
     /// The command name as the user wrote it, for messages.
     pub name: String,
-    candidates: Vec<CString>,
-    _argv: Vec<CString>,
-    argv_ptrs: Vec<*const libc::c_char>,
-    _envp: Vec<CString>,
-    envp_ptrs: Vec<*const libc::c_char>,
+    candidates: Vec<Candidate>,
+    argv: CStrArray,
+    envp: CStrArray,
 }
 
-fn cstring(s: &OsStr, what: &str) -> Result<CString> {
-    CString::new(s.as_bytes()).map_err(|_| Error::config(format!("{what} contains a NUL byte")))
+/// One path to try, and the shell's argv should the kernel refuse that file
+/// with ENOEXEC: `/bin/sh PATH ARGS...`.
+struct Candidate {
+    path: Rc<CStr>,
+    script_argv: CStrArray,
 }
 
-fn null_terminated(v: &[CString]) -> Vec<*const libc::c_char> {
-    let mut out = Vec::with_capacity(v.len() + 1);
-    for c in v {
-        out.push(c.as_ptr());
-    }
-    out.push(std::ptr::null());
-    out
+fn cstring(s: &OsStr, what: &str) -> Result<Rc<CStr>> {
+    CString::new(s.as_bytes()).map(Rc::from).map_err(|_| Error::config(format!("{what} contains a NUL byte")))
+}
+
+/// The most execve copies onto a new program's stack (argument and
+/// environment strings with their NULs, plus one pointer each), as Linux
+/// computes it since 4.13 (fs/exec.c): a quarter of the stack limit
+/// (RLIMIT_STACK), at most three quarters of the kernel's 8 MiB default
+/// (_STK_LIM), at least 32 pages (ARG_MAX, 128 KiB). `stack` is the soft
+/// RLIMIT_STACK, `None` when unlimited.
+pub fn exec_limit(stack: Option<u64>) -> u64 {
+    const STK_LIM: u64 = 8 << 20;
+    const ARG_MAX: u64 = 32 * 4096;
+    (stack.unwrap_or(u64::MAX) / 4).clamp(ARG_MAX, STK_LIM / 4 * 3)
 }
 
 impl Program {
@@ -54,38 +66,66 @@ impl Program {
         for arg in command {
             argv.push(cstring(arg, "an argument")?);
         }
-        let envp = env.to_envp();
-        let mut candidates = Vec::new();
+        let envp = CStrArray::new(env.to_envp().into_iter().map(Rc::from).collect());
+        let mut paths = Vec::new();
         if first.as_bytes().contains(&b'/') {
-            candidates.push(cstring(first, "the command")?);
+            paths.push(cstring(first, "the command")?);
         } else if !first.is_empty() {
             let path = env.get("PATH").map_or(DEFAULT_PATH.as_bytes(), OsStr::as_bytes);
             for dir in path.split(|&b| b == b':') {
                 let dir = if dir.is_empty() { &b"."[..] } else { dir };
                 // A directory holding a NUL byte cannot be searched: skip it.
                 if let Ok(full) = CString::new([dir, b"/", first.as_bytes()].concat()) {
-                    candidates.push(full);
+                    paths.push(Rc::from(full));
                 }
             }
         }
-        let argv_ptrs = null_terminated(&argv);
-        let envp_ptrs = null_terminated(&envp);
-        Ok(Program { name, candidates, _argv: argv, argv_ptrs, _envp: envp, envp_ptrs })
+        let shell: Rc<CStr> = Rc::from(SHELL);
+        let candidates = paths
+            .into_iter()
+            .map(|path| {
+                let args = argv.iter().skip(1).cloned();
+                let script = [shell.clone(), path.clone()].into_iter().chain(args).collect();
+                Candidate { path, script_argv: CStrArray::new(script) }
+            })
+            .collect();
+        let program = Program { name, candidates, argv: CStrArray::new(argv), envp };
+        program.check_size(exec_limit(sys::stack_limit()))?;
+        Ok(program)
+    }
+
+    /// Refuse, before any fork, a command line and environment that execve
+    /// would refuse with E2BIG (the longest path to try counts too: the
+    /// kernel copies the file name onto the stack as well).
+    fn check_size(&self, limit: u64) -> Result<()> {
+        let path = self.candidates.iter().map(|c| c.path.to_bytes().len().saturating_add(1)).max().unwrap_or(0);
+        let size = self.argv.exec_size().saturating_add(self.envp.exec_size()).saturating_add(path);
+        if u64::try_from(size).map_or(true, |size| size > limit) {
+            return Err(Error::config(format!(
+                "cannot run '{}': its arguments and environment take {size} bytes, more than the {limit} bytes \
+                 Linux passes to a program (a quarter of RLIMIT_STACK, between 128 KiB and 6 MiB)",
+                self.name
+            )));
+        }
+        Ok(())
     }
 
     /// Replace the process image. Returns only on failure, with the errno that
-    /// explains it (EACCES wins over ENOENT, as in execvp).
+    /// explains it (EACCES wins over ENOENT, as in execvp). A file the kernel
+    /// refuses with ENOEXEC (no `#!`) is run by `/bin/sh`, as execvp does;
+    /// when that fails too, ENOEXEC is the answer.
     ///
     /// Safe to call between fork and exec: it allocates nothing.
     pub fn exec(&self) -> Errno {
         let mut result = Errno::ENOENT;
         let mut denied = false;
-        for path in &self.candidates {
-            // SAFETY: path, argv and envp are NUL-terminated strings and
-            // null-terminated pointer arrays owned by `self`, alive for the call.
-            unsafe { libc::execve(path.as_ptr(), self.argv_ptrs.as_ptr(), self.envp_ptrs.as_ptr()) };
-            let e = Errno::last();
+        for candidate in &self.candidates {
+            let e = sys::execve(&candidate.path, &self.argv, &self.envp);
             match e {
+                Errno::ENOEXEC => {
+                    sys::execve(SHELL, &candidate.script_argv, &self.envp);
+                    return Errno::ENOEXEC;
+                }
                 Errno::EACCES => denied = true,
                 Errno::ENOENT | Errno::ENOTDIR | Errno::ENAMETOOLONG | Errno::ELOOP => {}
                 other => return other,
@@ -125,10 +165,34 @@ mod tests {
     #[test]
     fn search_path_candidates_follow_path() {
         let p = Program::prepare(&[OsString::from("ls")], &env("/a::/b")).unwrap();
-        let c: Vec<_> = p.candidates.iter().map(|c| c.to_str().unwrap().to_string()).collect();
+        let c: Vec<_> = p.candidates.iter().map(|c| c.path.to_str().unwrap().to_string()).collect();
         assert_eq!(c, vec!["/a/ls", "./ls", "/b/ls"]);
         let p = Program::prepare(&[OsString::from("./x")], &env("/a")).unwrap();
         assert_eq!(p.candidates.len(), 1);
+        let p = Program::prepare(&[OsString::from("s"), OsString::from("a1")], &env("/a:/b")).unwrap();
+        let script: Vec<_> = p.candidates[1].script_argv.strings().iter().map(|c| c.to_str().unwrap()).collect();
+        assert_eq!(script, ["/bin/sh", "/b/s", "a1"], "a file without #! runs as /bin/sh PATH ARGS");
+    }
+
+    #[test]
+    fn exec_limit_follows_the_kernels_rule() {
+        assert_eq!(exec_limit(Some(8 << 20)), 2 << 20, "a quarter of the default 8 MiB stack");
+        assert_eq!(exec_limit(None), 6 << 20, "unlimited: three quarters of _STK_LIM");
+        assert_eq!(exec_limit(Some(100 << 20)), 6 << 20);
+        assert_eq!(exec_limit(Some(4096)), 128 << 10, "never below 32 pages");
+        assert_eq!(exec_limit(Some(0)), 128 << 10);
+    }
+
+    #[test]
+    fn oversized_command_lines_are_refused_before_any_fork() {
+        let p = Program::prepare(&[OsString::from("/bin/x"), OsString::from("a".repeat(100))], &env("/")).unwrap();
+        // argv: "/bin/x\0" + 100 a's + NUL + 2 pointers; envp: "PATH=/\0" + 1 pointer; the path again.
+        let size = 7 + 101 + 16 + 7 + 8 + 7;
+        assert!(p.check_size(size).is_ok());
+        let e = p.check_size(size - 1).unwrap_err();
+        assert_eq!(e.code(), 125);
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("{size} bytes")) && msg.contains(&format!("{} bytes", size - 1)), "{msg}");
     }
 
     #[test]

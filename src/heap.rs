@@ -1,7 +1,7 @@
 //! The tiny build's allocator (feature `tlsf`, enabled by `make tiny`).
 //!
-//! musl's mallocng is about 8 KB of the binary; rlsf's TLSF allocator, in its
-//! size-optimised form, is under 2 KB. Allocation and free are O(1) and free
+//! rlsf's TLSF allocator takes the place of musl's mallocng (what that saves is
+//! in the README's size table). Allocation and free are O(1) and free
 //! blocks are coalesced, so a long-running PID 1 does not fragment; memory comes
 //! from the kernel in 64 KiB mmap pools that are reused, never returned.
 //!

@@ -1,4 +1,5 @@
 //! pidone: a tiny static init and entrypoint for containers.
+#![deny(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 //!
 //! `main.rs` hands argv to [`main`]. From there the flow goes one way:
@@ -17,11 +18,13 @@ pub mod error;
 pub mod exec;
 pub mod fuzzing;
 #[cfg(feature = "tlsf")]
+#[allow(unsafe_code)]
 mod heap;
 pub mod log;
 pub mod probe;
 pub mod signals;
 pub mod supervise;
+#[allow(unsafe_code)]
 pub mod sys;
 #[cfg(test)]
 mod test_rng;

@@ -5,6 +5,7 @@
 //! whatever libc pidone itself is linked with (musl calls 35 its SIGRTMIN).
 
 use crate::error::{Error, Result};
+use crate::sys::{SigSet, Signal};
 use std::fmt;
 
 /// The highest signal number the kernel knows on the supported targets.
@@ -56,31 +57,11 @@ const NAMES: [(&str, i32); 33] = [
     ("SYS", 31),
 ];
 
-/// A set of signals as the kernel's 64-bit mask: bit N-1 stands for signal N.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SigSet(pub u64);
-
-impl SigSet {
-    pub const EMPTY: SigSet = SigSet(0);
-
-    pub fn with(self, sig: i32) -> SigSet {
-        if (1..=MAX).contains(&sig) { SigSet(self.0 | (1u64 << (sig - 1))) } else { self }
-    }
-
-    pub fn contains(self, sig: i32) -> bool {
-        (1..=MAX).contains(&sig) && self.0 & (1u64 << (sig - 1)) != 0
-    }
-
-    /// The signals pidone blocks and reads from its signalfd: everything but the
-    /// synchronous faults, which must keep their default action so a bug in pidone
-    /// dumps core instead of spinning, and SIGKILL/SIGSTOP, which cannot be blocked.
-    pub fn supervised() -> SigSet {
-        let mut set = SigSet(u64::MAX);
-        for sig in [4, 5, 6, 7, 8, 11, 31, SIGKILL, SIGSTOP] {
-            set.0 &= !(1u64 << (sig - 1));
-        }
-        set
-    }
+/// The signals pidone blocks and reads from its signalfd: everything but the
+/// synchronous faults, which must keep their default action so a bug in pidone
+/// dumps core instead of spinning, and SIGKILL/SIGSTOP, which cannot be blocked.
+pub fn supervised() -> SigSet {
+    [4, 5, 6, 7, 8, 11, 31, SIGKILL, SIGSTOP].into_iter().filter_map(Signal::new).fold(SigSet::ALL, SigSet::without)
 }
 
 /// A signal as messages show it: `SIGTERM`, `SIGRTMIN+3`, or `signal N`.
@@ -241,12 +222,12 @@ mod tests {
 
     #[test]
     fn supervised_set_excludes_faults_and_unblockables() {
-        let s = SigSet::supervised();
+        let s = supervised();
         for sig in [4, 5, 6, 7, 8, 9, 11, 19, 31] {
-            assert!(!s.contains(sig), "{sig}");
+            assert!(!s.contains(Signal::new(sig).unwrap()), "{sig}");
         }
         for sig in [1, 2, 3, 10, 15, 17, 28, 34, 64] {
-            assert!(s.contains(sig), "{sig}");
+            assert!(s.contains(Signal::new(sig).unwrap()), "{sig}");
         }
     }
 }

@@ -591,3 +591,64 @@ fn pty_interactive_shell_has_job_control() {
     assert!(!seen.contains("no job control") && !seen.contains("cannot set terminal process group"), "{seen}");
     unsafe { libc::close(master) };
 }
+
+#[test]
+fn a_file_without_shebang_is_run_by_bin_sh_by_path_and_by_search() {
+    let dir = TempDir::new("noshebang");
+    let marker = dir.join("ran");
+    let script = dir.write("job", &format!("echo \"$0 $*\" >> {}\nexit 7\n", marker.display()));
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = script.to_str().unwrap();
+    // Given as a path.
+    let out = output(pid1([path, "one", "two"]), T);
+    assert_eq!(common::code(out.status), 7, "{}", stderr(&out));
+    // Found in PATH: the shell gets the path it was found at.
+    let mut c = pid1(["job", "three"]);
+    c.env("PATH", format!("/nonexistent:{}:/usr/bin:/bin", dir.path().display()));
+    let out = output(c, T);
+    assert_eq!(common::code(out.status), 7, "{}", stderr(&out));
+    // And `pidone env -- CMD`, which execs in place.
+    let out = output(plain(["env", "--", path, "four"]), T);
+    assert_eq!(common::code(out.status), 7, "{}", stderr(&out));
+    assert_eq!(lines(&marker), [format!("{path} one two"), format!("{path} three"), format!("{path} four")]);
+}
+
+#[test]
+fn an_environment_too_large_for_execve_is_125_before_the_spawn() {
+    let dir = TempDir::new("e2big");
+    let secrets = dir.join("s");
+    std::fs::create_dir(&secrets).unwrap();
+    for i in 0..30 {
+        std::fs::write(secrets.join(format!("S{i}")), "x".repeat(100_000)).unwrap();
+    }
+    let marker = dir.join("ran");
+    let touch = format!("touch {}", marker.display());
+    let secrets = secrets.to_str().unwrap().to_string();
+    for mode in [vec!["--secrets-dir", &secrets], vec!["env", "--secrets-dir", &secrets]] {
+        let mut args = mode.clone();
+        args.extend(["--", "sh", "-c", &touch]);
+        let mut c = pid1(&args);
+        // The kernel's limit is a quarter of the stack limit: pin it to the usual 8 MiB.
+        unsafe {
+            c.pre_exec(|| {
+                let lim = libc::rlimit { rlim_cur: 8 << 20, rlim_max: libc::RLIM_INFINITY };
+                if libc::setrlimit(libc::RLIMIT_STACK, &lim) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let out = output(c, T);
+        let err = stderr(&out);
+        assert_eq!(common::code(out.status), 125, "{mode:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        // 30 x (NAME=value + NUL + pointer) is over 3,000,000 bytes; the limit is 2 MiB.
+        let size: u64 =
+            err.split(" bytes").next().and_then(|s| s.rsplit(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+        assert!(size > 3_000_000, "{err}");
+        assert!(err.contains("2097152 bytes"), "{err}");
+        assert!(!err.contains("xxxx"), "{err}");
+        assert!(!marker.exists(), "{mode:?}: the command ran");
+    }
+}

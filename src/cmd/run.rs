@@ -8,7 +8,7 @@ use crate::env::{self, Environment};
 use crate::error::{Error, Result, cannot, errno_text};
 use crate::log::{self, Shown};
 use crate::probe::{self, End};
-use crate::signals::{self, SigSet};
+use crate::signals;
 use crate::supervise::{self, Supervisor};
 use crate::sys;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -18,9 +18,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 pub fn main(opts: Run, base: Environment) -> Result<i32> {
     // Block first: a signal sent while pidone starts stays pending and is
     // forwarded once the child runs.
-    let inherited =
-        sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised())).map_err(|e| cannot("block signals", e))?;
-    let sfd = sys::signalfd(SigSet::supervised()).map_err(|e| cannot("create a signalfd", e))?;
+    let inherited = sys::block_signals(signals::supervised()).map_err(|e| cannot("block signals", e))?;
+    let sfd = sys::signalfd(signals::supervised()).map_err(|e| cannot("create a signalfd", e))?;
     let pid1 = std::process::id() == 1;
     if !pid1 {
         // Orphans of the tree must come back to pidone to be reaped and drained.

@@ -4,7 +4,7 @@ use crate::config::Wait;
 use crate::error::{Error, Result, errno_text};
 use crate::log;
 use crate::probe::{self, End};
-use crate::signals::{self, SigSet};
+use crate::signals;
 use crate::sys;
 use std::os::fd::AsFd;
 
@@ -24,8 +24,8 @@ pub enum Outcome {
 pub fn main(opts: Wait) -> Result<Outcome> {
     let targets = probe::parse_all(&opts.wait.targets).map_err(|e| e.context("wait"))?;
     // Signals are read, not handled: block them and watch a signalfd.
-    let sfd = sys::sigprocmask(libc::SIG_BLOCK, Some(SigSet::supervised()))
-        .and_then(|_| sys::signalfd(SigSet::supervised()))
+    let sfd = sys::block_signals(signals::supervised())
+        .and_then(|_| sys::signalfd(signals::supervised()))
         .map_err(|e| Error::config(format!("wait: cannot watch signals: {}", errno_text(e))))?;
     match probe::wait_all(&targets, opts.wait.timeout, opts.wait.interval, Some(sfd.as_fd())) {
         Ok(()) => {

@@ -315,9 +315,7 @@ fn io_fail(e: io::Error) -> Fail {
 /// kernel's random source port is the only defence against forged replies).
 fn query_ids() -> [u16; 2] {
     let mut b = [0u8; 4];
-    // SAFETY: getrandom writes at most `b.len()` bytes into the buffer it is given.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    if usize::try_from(n).ok() != Some(b.len()) {
+    if crate::sys::getrandom(&mut b).is_err() {
         b = std::process::id().to_le_bytes();
     }
     let [a0, a1, b0, b1] = b;

@@ -64,9 +64,8 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
     if !sys::poll_readable(fd.as_raw_fd(), ms).map_err(failed)? {
         return Ok(());
     }
-    let mut sigs = [0i32; 32];
-    let n = sys::read_signals(fd.as_raw_fd(), &mut sigs).map_err(failed)?;
-    for &sig in sigs.iter().take(n) {
+    let sigs = sys::read_signals(fd.as_raw_fd()).map_err(failed)?;
+    for sig in sigs.iter().map(sys::Signal::raw) {
         if ends_wait(sig) {
             return Err(End::Signal(sig));
         }

@@ -19,8 +19,7 @@ use crate::config::{Forward, SuperviseOpts};
 use crate::error::{cannot, errno_text};
 use crate::log::{self, Shown};
 use crate::signals::{self, Name};
-use crate::sys;
-use nix::errno::Errno;
+use crate::sys::{self, Errno, Pid, Recipient, Signal};
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -28,7 +27,7 @@ use std::time::{Duration, Instant};
 /// The running command and what pidone does with its signals and its exit.
 pub struct Supervisor {
     sfd: OwnedFd,
-    child: i32,
+    child: Pid,
     main_alive: bool,
     pid1: bool,
     group: bool,
@@ -47,7 +46,7 @@ fn ms_until(deadline: Instant, now: Instant) -> i32 {
 impl Supervisor {
     /// Supervise `child`, spawned by pidone; `sfd` is the signalfd of every
     /// supervised signal, `pid1` whether pidone is the namespace's init.
-    pub fn new(sfd: OwnedFd, child: i32, pid1: bool, opts: SuperviseOpts) -> Supervisor {
+    pub fn new(sfd: OwnedFd, child: Pid, pid1: bool, opts: SuperviseOpts) -> Supervisor {
         let group = opts.forward == Forward::Group;
         Supervisor {
             sfd,
@@ -68,7 +67,6 @@ impl Supervisor {
         // vDSO, and that (page faults included) must not happen on the path
         // from a stop signal to its forwarding.
         let _ = Instant::now();
-        let mut sigs = [0i32; 32];
         loop {
             if let Some(deadline) = self.machine.deadline() {
                 let now = Instant::now();
@@ -81,8 +79,8 @@ impl Supervisor {
                     continue;
                 }
             }
-            let n = match sys::read_signals(self.sfd.as_raw_fd(), &mut sigs) {
-                Ok(n) => n,
+            let sigs = match sys::read_signals(self.sfd.as_raw_fd()) {
+                Ok(sigs) => sigs,
                 Err(e) => {
                     // Should never happen; degrade to blocking reaping rather than spin.
                     log::error!("cannot read signals: {}", errno_text(e));
@@ -92,7 +90,7 @@ impl Supervisor {
                     continue;
                 }
             };
-            for &sig in sigs.iter().take(n) {
+            for sig in sigs.iter().map(Signal::raw) {
                 let done = if sig == signals::SIGCHLD { self.reap(true) } else { self.handle(Event::Signal(sig)) };
                 if let Some(code) = done {
                     return code;
@@ -109,7 +107,8 @@ impl Supervisor {
         let mut nohang = nohang;
         loop {
             match sys::wait_any(nohang) {
-                Ok(Some((pid, code))) => {
+                Ok(Some((pid, status))) => {
+                    let code = status.code();
                     if pid == self.child {
                         main_code = Some(code);
                         self.main_alive = false;
@@ -158,7 +157,7 @@ impl Supervisor {
             Action::Forward(sig) => self.forward(sig),
             Action::SignalLeftovers { sig, skip_child_group } => {
                 let skip = skip_child_group.then_some(self.child);
-                let n = procs::signal_leftovers(sig, self.pid1, self.child, skip);
+                let n = Signal::new(sig).and_then(|sig| procs::signal_leftovers(sig, self.pid1, self.child, skip));
                 log::info!(
                     "main process gone: waiting up to {} for the rest of the tree ({} sent to {} processes not yet \
                      signalled)",
@@ -189,8 +188,13 @@ impl Supervisor {
         if !self.group && !self.main_alive {
             return;
         }
-        let (target, what) = if self.group { (-self.child, "process group") } else { (self.child, "pid") };
-        match procs::send(target, sig) {
+        let Some(signal) = Signal::new(sig) else { return };
+        let (to, what) = if self.group {
+            (Recipient::Group(self.child), "process group")
+        } else {
+            (Recipient::Process(self.child), "pid")
+        };
+        match sys::kill(to, signal) {
             Ok(()) => log::info!("forwarded {} to {what} {}", Name(sig), self.child),
             Err(Errno::ESRCH) => log::debug!("{} not forwarded: {what} {} is gone", Name(sig), self.child),
             Err(e) => log::warning!("cannot forward {} to {what} {}: {}", Name(sig), self.child, errno_text(e)),

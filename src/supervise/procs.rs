@@ -7,8 +7,8 @@
 
 use crate::error::errno_text;
 use crate::log;
-use crate::signals::{self, Name};
-use nix::errno::Errno;
+use crate::signals::Name;
+use crate::sys::{self, Pid, Recipient, Signal};
 
 /// Cap on one /proc/PID/stat read (a real one is well under 2 KiB).
 const STAT_MAX: usize = 64 * 1024;
@@ -35,7 +35,7 @@ pub fn parse_stat(line: &str) -> Option<Proc> {
 }
 
 fn own_pid() -> i32 {
-    std::process::id() as i32
+    Pid::own().raw()
 }
 
 /// Every process /proc shows, or `None` when /proc cannot be trusted: missing,
@@ -100,46 +100,38 @@ pub fn targets(procs: &[Proc], me: i32, pid1: bool, skip_pgrp: Option<i32>) -> V
     out
 }
 
-/// Send any signal number (real-time ones included) to a pid or, when
-/// negative, to a process group; -1 means every process pidone may signal.
-pub fn send(target: i32, sig: i32) -> Result<(), Errno> {
-    // SAFETY: kill(2) takes two integers and touches no memory.
-    let rc = unsafe { libc::kill(target, sig) };
-    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
-}
-
 /// Send `sig` once to every remaining process (but those of `skip_pgrp`).
 /// Returns how many were signalled, when /proc could tell.
-pub fn signal_leftovers(sig: i32, pid1: bool, child_pgrp: i32, skip_pgrp: Option<i32>) -> Option<usize> {
+pub fn signal_leftovers(sig: Signal, pid1: bool, child_pgrp: Pid, skip_pgrp: Option<Pid>) -> Option<usize> {
     let Some(procs) = scan() else {
-        log::debug!("/proc unusable: sending {} without a process list", Name(sig));
-        send_logged(if pid1 { -1 } else { -child_pgrp }, sig);
+        log::debug!("/proc unusable: sending {} without a process list", Name(sig.raw()));
+        send_logged(if pid1 { Recipient::Everyone } else { Recipient::Group(child_pgrp) }, sig);
         return None;
     };
-    let list = targets(&procs, own_pid(), pid1, skip_pgrp);
-    for &pid in &list {
-        send_logged(pid, sig);
+    let list = targets(&procs, own_pid(), pid1, skip_pgrp.map(Pid::raw));
+    for pid in list.iter().copied().filter_map(Pid::new) {
+        send_logged(Recipient::Process(pid), sig);
     }
     Some(list.len())
 }
 
-/// [`send`], logging a failure (a process may be gone already).
-fn send_logged(target: i32, sig: i32) {
-    if let Err(e) = send(target, sig) {
-        log::debug!("kill({target}, {}) failed: {}", Name(sig), errno_text(e));
+/// [`sys::kill`], logging a failure (a process may be gone already).
+fn send_logged(to: Recipient, sig: Signal) {
+    if let Err(e) = sys::kill(to, sig) {
+        log::debug!("kill({to}, {}) failed: {}", Name(sig.raw()), errno_text(e));
     }
 }
 
 /// SIGKILL everything that is left. As PID 1 one `kill(-1)` reaches the whole
 /// namespace; otherwise the child's group and every descendant.
-pub fn kill_all(pid1: bool, child_pgrp: i32) -> Option<usize> {
+pub fn kill_all(pid1: bool, child_pgrp: Pid) -> Option<usize> {
     if pid1 {
         let n = scan().map(|p| targets(&p, own_pid(), true, None).len());
-        let _ = send(-1, signals::SIGKILL);
+        let _ = sys::kill(Recipient::Everyone, Signal::KILL);
         return n;
     }
-    let _ = send(-child_pgrp, signals::SIGKILL);
-    signal_leftovers(signals::SIGKILL, false, child_pgrp, None)
+    let _ = sys::kill(Recipient::Group(child_pgrp), Signal::KILL);
+    signal_leftovers(Signal::KILL, false, child_pgrp, None)
 }
 
 #[cfg(test)]

@@ -1,15 +1,16 @@
 //! The privilege drop itself, in the calling process, and its verification.
 //!
 //! Order (CERT POS36-C, setpriv's `--inh-caps=-all --bounding-set=-all --nnp`):
-//! bounding set, ambient and inheritable capabilities while still privileged,
+//! a check that pidone runs one thread (the id calls change only the calling
+//! thread), then the bounding set, ambient and inheritable capabilities while still privileged,
 //! no_new_privs, then setgroups, setresgid, setresuid, then the permitted and
 //! effective sets cleared outright (in case securebits kept them). Then every
 //! result is checked (POS37-C): the ids, the groups, no_new_privs, no
 //! capability in any set, and that uid 0 cannot be regained.
 
 use crate::error::{Error, Result, errno_text};
-use crate::sys::{self, prctl};
-use nix::errno::Errno;
+use crate::log;
+use crate::sys::{self, CapData, Errno, RootRegain, capget, capset, prctl};
 use std::fmt;
 
 /// The credentials to switch to.
@@ -19,38 +20,6 @@ pub struct Creds {
     pub gid: u32,
     /// Supplementary groups, sorted and deduplicated.
     pub groups: Vec<u32>,
-}
-
-const CAP_VERSION_3: u32 = 0x2008_0522;
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-fn capget() -> std::result::Result<[CapData; 2], Errno> {
-    let mut hdr = CapHeader { version: CAP_VERSION_3, pid: 0 };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: hdr and data are live, writable, and laid out as the kernel's
-    // v3 __user_cap_header_struct and two __user_cap_data_structs.
-    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, data.as_mut_ptr()) };
-    if rc < 0 { Err(Errno::last()) } else { Ok(data) }
-}
-
-fn capset(data: &[CapData; 2]) -> std::result::Result<(), Errno> {
-    let mut hdr = CapHeader { version: CAP_VERSION_3, pid: 0 };
-    // SAFETY: as in capget; the kernel only reads `data`.
-    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
-    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
 /// Capability numbers are below 64 on every kernel; past the kernel's last
@@ -102,10 +71,61 @@ const CAP_SETPCAP: &str = " (is CAP_SETPCAP missing?)";
 const CAP_SETGID: &str = " (is CAP_SETGID missing?)";
 const CAP_SETUID: &str = " (is CAP_SETUID missing?)";
 
+/// How many threads /proc/self/status says the process has (`Threads:`).
+fn threads_in_status(status: &str) -> Option<u64> {
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok())
+}
+
+/// What the guard decides, given /proc/self/status (`None`: unreadable) and
+/// the number of entries in /proc/self/task (`None`: unreadable).
+#[derive(Debug, PartialEq, Eq)]
+enum Threads {
+    One,
+    Many(u64),
+    Unknown,
+}
+
+fn count_threads(status: Option<&str>, task_entries: Option<u64>) -> Threads {
+    match status.and_then(threads_in_status).or(task_entries) {
+        Some(1) => Threads::One,
+        Some(n) => Threads::Many(n),
+        None => Threads::Unknown,
+    }
+}
+
+/// The drop's raw setgroups/setresgid/setresuid change the calling thread
+/// only: with a second thread, that thread would keep root. Refuse then.
+///
+/// Without /proc (neither the status file nor the task directory can be
+/// read) pidone proceeds with a debug line: it starts no thread of its own
+/// (no std::thread, and musl starts none behind its back), and a static
+/// binary takes no preloaded library, so the count is a guard against a
+/// future change, not against the environment; refusing would break every
+/// container started without /proc for no gain.
+fn single_threaded() -> Result<()> {
+    let status = match sys::read_regular(std::path::Path::new("/proc/self/status"), 64 * 1024) {
+        Ok(sys::Found::Regular(bytes)) => String::from_utf8(bytes).ok(),
+        _ => None,
+    };
+    let tasks = || std::fs::read_dir("/proc/self/task").ok().map(|d| d.count() as u64);
+    let task_entries = if status.as_deref().and_then(threads_in_status).is_some() { None } else { tasks() };
+    match count_threads(status.as_deref(), task_entries) {
+        Threads::One => Ok(()),
+        Threads::Many(n) => Err(Error::config(format!(
+            "cannot drop privileges: pidone runs {n} threads, and the credential calls would change only one of them"
+        ))),
+        Threads::Unknown => {
+            log::debug!("/proc/self/status and /proc/self/task are unreadable: assuming pidone's single thread");
+            Ok(())
+        }
+    }
+}
+
 /// Switch the calling process to `to`. Without `keep_caps` (the target is not
 /// root) every capability is dropped first; with `no_new_privs` execve can
 /// never grant privileges again (setuid bits and file capabilities are ignored).
 pub fn switch(to: &Creds, no_new_privs: bool) -> Result<()> {
+    single_threaded()?;
     let root = to.uid == 0;
     if !root {
         clear_bounding_set()?;
@@ -115,8 +135,8 @@ pub fn switch(to: &Creds, no_new_privs: bool) -> Result<()> {
         prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| fail(&"setting no_new_privs", e, ""))?;
     }
     sys::setgroups(&to.groups).map_err(|e| fail(&"setgroups", e, CAP_SETGID))?;
-    sys::set_ids(libc::SYS_setresgid, to.gid).map_err(|e| fail(&"setresgid", e, CAP_SETGID))?;
-    sys::set_ids(libc::SYS_setresuid, to.uid).map_err(|e| fail(&"setresuid", e, CAP_SETUID))?;
+    sys::setresgid(to.gid).map_err(|e| fail(&"setresgid", e, CAP_SETGID))?;
+    sys::setresuid(to.uid).map_err(|e| fail(&"setresuid", e, CAP_SETUID))?;
     if !root {
         // The kernel clears these when every uid leaves 0, unless securebits
         // say otherwise; clear them explicitly (dropping is always allowed).
@@ -153,12 +173,6 @@ fn same_ids(kind: &str, got: [u32; 3], want: u32) -> Result<()> {
     check(got == [want; 3], format_args!("{kind} are {}, expected {want}", Ids(&got)))
 }
 
-/// Whether the credential syscall `nr` can take uid or gid 0 back. Raw, so a
-/// success (which must not happen) is reported, not applied process-wide.
-fn regains_root(nr: libc::c_long) -> bool {
-    sys::set_ids(nr, 0).is_ok()
-}
-
 fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
     let err = |what: &str, e: Errno| unverified(format_args!("{what}: {}", errno_text(e)));
     let u = nix::unistd::getresuid().map_err(|e| err("getresuid", e))?;
@@ -177,10 +191,10 @@ fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
     if to.uid == 0 {
         return Ok(());
     }
-    check(!regains_root(libc::SYS_setresuid), format_args!("setresuid(0, 0, 0) succeeded"))?;
-    check(!regains_root(libc::SYS_setuid), format_args!("setuid(0) succeeded"))?;
+    check(!sys::regains_root(RootRegain::Setresuid), format_args!("setresuid(0, 0, 0) succeeded"))?;
+    check(!sys::regains_root(RootRegain::Setuid), format_args!("setuid(0) succeeded"))?;
     if to.gid != 0 {
-        check(!regains_root(libc::SYS_setresgid), format_args!("setresgid(0, 0, 0) succeeded"))?;
+        check(!sys::regains_root(RootRegain::Setresgid), format_args!("setresgid(0, 0, 0) succeeded"))?;
     }
     let caps = capget().map_err(|e| err("capget", e))?;
     check(
@@ -194,4 +208,32 @@ fn verify(to: &Creds, no_new_privs: bool) -> Result<()> {
         }
     }
     check(left.is_empty(), format_args!("capabilities {} remain in the bounding set", Ids(&left)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_thread_guard_reads_status_then_the_task_dir() {
+        let status = "Name:\tpidone\nUmask:\t0022\nThreads:\t1\nSigQ:\t0/1\n";
+        assert_eq!(count_threads(Some(status), None), Threads::One);
+        assert_eq!(count_threads(Some(&status.replace("Threads:\t1", "Threads:\t3")), Some(1)), Threads::Many(3));
+        // No Threads: line (or garbage): the task directory decides.
+        assert_eq!(count_threads(Some("Name:\tx\nThreads:\tmany\n"), Some(2)), Threads::Many(2));
+        assert_eq!(count_threads(None, Some(1)), Threads::One);
+        assert_eq!(count_threads(None, None), Threads::Unknown);
+        assert_eq!(count_threads(Some(""), None), Threads::Unknown);
+    }
+
+    #[test]
+    fn this_test_process_is_not_single_threaded_and_is_refused() {
+        // The test harness runs tests on threads of their own: the guard must see them.
+        let keep = std::thread::spawn(|| std::thread::park_timeout(std::time::Duration::from_secs(5)));
+        let e = single_threaded().unwrap_err();
+        assert_eq!(e.code(), 125);
+        assert!(e.to_string().contains("threads"), "{e}");
+        keep.thread().unpark();
+        keep.join().unwrap();
+    }
 }

@@ -1,0 +1,93 @@
+//! Files and descriptors: the one bounded reader, closing inherited
+//! descriptors, waiting for one to become readable.
+
+use nix::errno::Errno;
+use std::os::fd::RawFd;
+
+/// What [`read_regular`] found at a path.
+pub enum Found {
+    /// A regular file's first bytes: all of it when at most `cap` bytes,
+    /// otherwise `cap + 1` bytes (so the caller can tell it is larger).
+    Regular(Vec<u8>),
+    /// Something else (a directory, FIFO, socket or device), left unread.
+    Other(std::fs::Metadata),
+}
+
+/// Read the small regular file at `path`, the one way pidone reads every file
+/// it is given: opened without blocking (a FIFO cannot stall PID 1) and
+/// without becoming the controlling terminal, checked with fstat to be a
+/// regular file, then read to at most `cap + 1` bytes.
+pub fn read_regular(path: &std::path::Path, cap: usize) -> std::io::Result<Found> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Found::Other(meta));
+    }
+    let limit = cap.saturating_add(1);
+    read_up_to(&file, usize::try_from(meta.len()).unwrap_or(limit), limit).map(Found::Regular)
+}
+
+/// Read `file` to its end, but at most `cap` bytes (reading `cap` bytes tells
+/// the caller the file may be larger); `hint` is the expected size. Every file
+/// pidone reads goes through this one loop.
+pub fn read_up_to(mut file: &std::fs::File, hint: usize, cap: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(hint.min(cap));
+    let mut chunk = [0u8; 4096];
+    while out.len() < cap {
+        let want = chunk.len().min(cap - out.len());
+        match file.read(chunk.get_mut(..want).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Close every descriptor from `first` to `last` inclusive.
+pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    if first > last {
+        return Ok(());
+    }
+    // SAFETY: close_range only closes descriptors; the caller keeps none of them.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// Close every descriptor above 2 but `keep`, with a /proc fallback for kernels
+/// older than 5.9.
+pub fn close_fds_except(keep: RawFd) {
+    let keep = keep as u32;
+    let ok = close_range(3, keep.saturating_sub(1)).is_ok() && close_range(keep.saturating_add(1), u32::MAX).is_ok();
+    if ok {
+        return;
+    }
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return };
+    let fds: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd: &RawFd| fd > 2 && fd as u32 != keep)
+        .collect();
+    for fd in fds {
+        // SAFETY: closing a descriptor number; the directory stream's own fd may be
+        // among them, which only makes this close fail with EBADF.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Wait until `fd` is readable or `timeout_ms` passes. Returns true if readable.
+pub fn poll_readable(fd: RawFd, timeout_ms: i32) -> Result<bool, Errno> {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: pfd is a live pollfd and the count is 1.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    match rc {
+        n if n > 0 => Ok(true),
+        0 => Ok(false),
+        _ => {
+            let e = Errno::last();
+            if e == Errno::EINTR { Ok(false) } else { Err(e) }
+        }
+    }
+}
