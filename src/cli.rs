@@ -30,6 +30,8 @@ pub enum Mode {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forward {
+    /// Stop signals (after `--map`) to the process group, others to the child.
+    Auto,
     Group,
     Child,
 }
@@ -102,7 +104,9 @@ impl Default for WaitOpts {
 #[derive(Debug, Clone)]
 pub struct Run {
     pub log: LogOpts,
-    pub grace: Duration,
+    /// `--grace`; `None`: no deadline after a stop signal (contract section 2).
+    pub grace: Option<Duration>,
+    pub stop_delay: Duration,
     pub forward: Forward,
     pub map: SignalMap,
     pub success_codes: Vec<u8>,
@@ -173,6 +177,7 @@ enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Opt {
     Grace,
+    StopDelay,
     Forward,
     Map,
     SuccessCode,
@@ -222,8 +227,9 @@ const fn spec(long: &'static str, kind: Kind, modes: u8, opt: Opt) -> Spec {
 }
 
 /// Every option of every mode. Variables are applied in this order.
-const SPECS: [Spec; 25] = [
+const SPECS: [Spec; 26] = [
     spec("grace", Kind::Value, RUN | VAR, Opt::Grace),
+    spec("stop-delay", Kind::Value, RUN | VAR, Opt::StopDelay),
     spec("forward", Kind::Value, RUN | VAR, Opt::Forward),
     spec("map", Kind::List, RUN | VAR, Opt::Map),
     spec("success-code", Kind::List, RUN | VAR, Opt::SuccessCode),
@@ -332,8 +338,9 @@ impl Settings {
             mode,
             run: Run {
                 log,
-                grace: Duration::from_secs(8),
-                forward: Forward::Group,
+                grace: None,
+                stop_delay: Duration::ZERO,
+                forward: Forward::Auto,
                 map: SignalMap::default(),
                 success_codes: Vec::new(),
                 env: EnvOpts::default(),
@@ -388,12 +395,14 @@ impl Settings {
     /// Set one option from its text (`1` for a bare flag).
     fn set(&mut self, opt: Opt, v: &str) -> Result<()> {
         match opt {
-            Opt::Grace => self.run.grace = parse_duration(v)?,
+            Opt::Grace => self.run.grace = Some(parse_duration(v)?),
+            Opt::StopDelay => self.run.stop_delay = parse_duration(v)?,
             Opt::Forward => {
                 self.run.forward = match v {
+                    "auto" => Forward::Auto,
                     "group" => Forward::Group,
                     "child" => Forward::Child,
-                    _ => return Err(invalid("value", v, "group, child")),
+                    _ => return Err(invalid("value", v, "auto, group, child")),
                 }
             }
             Opt::Map => self.run.map.add(v)?,
@@ -682,10 +691,10 @@ mod tests {
     #[test]
     fn options_stop_at_dashdash_and_first_word() {
         let r = run(&["--grace", "3s", "--", "sh", "-c", "exit 3"], &no_vars).unwrap();
-        assert_eq!(r.grace, Duration::from_secs(3));
+        assert_eq!(r.grace, Some(Duration::from_secs(3)));
         assert_eq!(r.command, args(&["sh", "-c", "exit 3"]));
         let r = run(&["--grace=1s", "sh", "--grace", "2s"], &no_vars).unwrap();
-        assert_eq!(r.grace, Duration::from_secs(1));
+        assert_eq!(r.grace, Some(Duration::from_secs(1)));
         assert_eq!(r.command, args(&["sh", "--grace", "2s"]));
         let r = run(&["--", "--", "true"], &no_vars).unwrap();
         assert_eq!(r.command, args(&["--", "true"]));
@@ -702,12 +711,24 @@ mod tests {
             _ => None,
         };
         let r = run(&["true"], &vars).unwrap();
-        assert_eq!(r.grace, Duration::from_secs(3));
+        assert_eq!(r.grace, Some(Duration::from_secs(3)));
         assert_eq!(r.success_codes, vec![143, 137]);
         assert_eq!(r.forward, Forward::Child);
         let r = run(&["--grace", "1s", "--success-code", "3", "--success-code=4", "true"], &vars).unwrap();
-        assert_eq!(r.grace, Duration::from_secs(1));
+        assert_eq!(r.grace, Some(Duration::from_secs(1)));
         assert_eq!(r.success_codes, vec![3, 4]);
+    }
+
+    #[test]
+    fn shutdown_defaults_and_stop_delay() {
+        let r = run(&["true"], &no_vars).unwrap();
+        assert_eq!((r.grace, r.stop_delay, r.forward), (None, Duration::ZERO, Forward::Auto));
+        let vars = |n: &str| (n == "PIDONE_STOP_DELAY").then(|| OsString::from("5s"));
+        let r = run(&["--forward", "group", "true"], &vars).unwrap();
+        assert_eq!((r.stop_delay, r.forward), (Duration::from_secs(5), Forward::Group));
+        let r = run(&["--stop-delay=250ms", "--forward=auto", "true"], &vars).unwrap();
+        assert_eq!((r.stop_delay, r.forward), (Duration::from_millis(250), Forward::Auto));
+        assert!(run(&["--stop-delay", "soon", "true"], &no_vars).unwrap_err().msg.starts_with("--stop-delay: "));
     }
 
     #[test]

@@ -243,3 +243,38 @@ pub fn getgroups() -> Result<Vec<u32>, Errno> {
     out.truncate(usize::try_from(n).map_err(|_| Errno::last())?);
     Ok(out)
 }
+
+// ---------------------------------------------------------------------------
+// Watching processes pidone cannot wait() for (as PID 1, those it did not
+// start: `docker exec`, `nsenter`), for the drain at shutdown.
+
+/// A close-on-exec pidfd for `pid`; it polls readable once the process has
+/// exited. ENOSYS before Linux 5.3.
+pub fn pidfd_open(pid: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: integer-only syscall; it returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0u32) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// poll(2) for POLLIN on every descriptor of `fds`, at most `timeout_ms`
+/// (negative: no limit); `revents` tells which are ready. Returns how many
+/// are ready: 0 on timeout and on EINTR.
+pub fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize, Errno> {
+    for p in fds.iter_mut() {
+        p.events = libc::POLLIN;
+        p.revents = 0;
+    }
+    // SAFETY: the pointer and length describe a live, writable slice of pollfd.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    match usize::try_from(rc) {
+        Ok(n) => Ok(n),
+        Err(_) => match Errno::last() {
+            Errno::EINTR => Ok(0),
+            e => Err(e),
+        },
+    }
+}
