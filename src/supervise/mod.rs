@@ -233,10 +233,7 @@ impl Supervisor {
         let was_stopping = self.machine.stopping();
         let actions = self.machine.step(event, Instant::now());
         if !was_stopping && self.machine.stopping() {
-            let what = match event {
-                Event::Signal(sig) => format!("{} received", Name(sig)),
-                _ => "stop delay over".to_string(),
-            };
+            let what = Started(event);
             match self.machine.window() {
                 Some(grace) => log::info!("{what}: grace period of {} started", Shown(grace)),
                 None => {
@@ -266,17 +263,16 @@ impl Supervisor {
                 let skip = skip_child_group.then_some(self.child);
                 let done = procs::signal_leftovers(sig, self.pid1, self.child, skip);
                 let now = Instant::now();
+                let (left, sent) = (Remaining(done.left), Count(done.sent));
                 match self.machine.deadline() {
                     Some(d) => log::info!(
-                        "main process gone: waiting up to {} for the rest ({} sent to {} not yet signalled)",
+                        "main process gone: waiting up to {} for {left} ({} sent now to {sent} of them)",
                         Shown(d.saturating_duration_since(now)),
                         Name(sig),
-                        Processes(done.sent)
                     ),
                     None => log::info!(
-                        "main process gone: waiting with no deadline for the rest ({} sent to {} not yet signalled)",
+                        "main process gone: waiting with no deadline for {left} ({} sent now to {sent} of them)",
                         Name(sig),
-                        Processes(done.sent)
                     ),
                 }
                 if let Some(pid) = done.first_denied {
@@ -315,6 +311,18 @@ impl Supervisor {
     }
 }
 
+/// What started the stop: `SIGTERM received`, or the end of the stop delay.
+struct Started(Event);
+
+impl fmt::Display for Started {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Event::Signal(sig) => write!(f, "{} received", Name(sig)),
+            _ => f.write_str("stop delay over"),
+        }
+    }
+}
+
 /// A number of processes for messages: `1 process`, `2 processes`, or
 /// `all processes` when /proc could not tell.
 struct Processes(Option<usize>);
@@ -329,7 +337,19 @@ impl fmt::Display for Processes {
     }
 }
 
-/// [`Processes`] after SIGKILL: `1 remaining process`, `all remaining processes`.
+/// A bare count, `all` when /proc could not tell.
+struct Count(Option<usize>);
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("all"),
+        }
+    }
+}
+
+/// [`Processes`] still running: `1 remaining process`, `all remaining processes`.
 struct Remaining(Option<usize>);
 
 impl fmt::Display for Remaining {
@@ -355,5 +375,7 @@ mod tests {
         assert_eq!(Remaining(Some(1)).to_string(), "1 remaining process");
         assert_eq!(Remaining(Some(3)).to_string(), "3 remaining processes");
         assert_eq!(Remaining(None).to_string(), "all remaining processes");
+        assert_eq!(Count(Some(2)).to_string(), "2");
+        assert_eq!(Count(None).to_string(), "all");
     }
 }

@@ -122,7 +122,9 @@ pub fn send(target: i32, sig: i32) -> Result<(), Errno> {
 /// What [`signal_leftovers`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Signalled {
-    /// How many processes were signalled (`None`: /proc could not tell).
+    /// How many processes are left, and how many of them were signalled now
+    /// (`None`: /proc could not tell).
+    pub left: Option<usize>,
     pub sent: Option<usize>,
     /// How many refused the signal with EPERM (a root `docker exec` process
     /// after pidone dropped its privileges), and the first of them.
@@ -147,13 +149,14 @@ pub fn signal_leftovers(sig: i32, pid1: bool, child_pgrp: i32, skip_pgrp: Option
         let target = if pid1 { -1 } else { -child_pgrp };
         send_logged(target, sig);
         send_logged(target, signals::SIGCONT);
-        return Signalled { sent: None, denied: 0, first_denied: None };
+        return Signalled { left: None, sent: None, denied: 0, first_denied: None };
     };
     let me = own_pid();
     let own_tty = procs.iter().find(|p| p.pid == me).map_or(0, |p| p.tty);
+    let left = if skip_pgrp.is_some() { targets(&procs, me, pid1, None).len() } else { 0 };
     let mut list = targets(&procs, me, pid1, skip_pgrp);
     list.sort_unstable();
-    let mut out = Signalled { sent: Some(list.len()), denied: 0, first_denied: None };
+    let mut out = Signalled { left: Some(left.max(list.len())), sent: Some(list.len()), denied: 0, first_denied: None };
     for p in procs.iter().filter(|p| list.binary_search(&p.pid).is_ok()) {
         match send(p.pid, sig) {
             Err(Errno::EPERM) => {
@@ -188,9 +191,7 @@ pub fn kill_all(pid1: bool, child_pgrp: i32) -> Option<usize> {
         return n;
     }
     let _ = send(-child_pgrp, signals::SIGKILL);
-    let Some(procs) = scan() else {
-        return None;
-    };
+    let procs = scan()?;
     let list = targets(&procs, own_pid(), false, None);
     for &pid in &list {
         send_logged(pid, signals::SIGKILL);
@@ -299,7 +300,10 @@ mod tests {
         let mut w = Watch::default();
         w.refresh(&[pid]);
         if w.blind() {
-            return; // no pidfds on this kernel: the /proc rescan covers it
+            // No pidfds on this kernel: the /proc rescan covers it.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return;
         }
         assert_eq!(w.fds().count(), 1);
         let fd = w.fds().next().unwrap();
