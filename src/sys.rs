@@ -278,3 +278,11 @@ pub fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: i32) -> Result<usize, Errn
         },
     }
 }
+
+/// The soft limit on open descriptors (RLIMIT_NOFILE), `None` if unknown.
+pub fn open_files_limit() -> Option<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: lim is a live rlimit the kernel fills in.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    (rc == 0).then_some(lim.rlim_cur)
+}

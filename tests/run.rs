@@ -877,3 +877,42 @@ fn an_interactive_shell_entered_later_gets_sighup() {
     assert_eq!(common::code(finish(job)), 1000 + libc::SIGHUP);
     unsafe { libc::close(master) };
 }
+
+#[test]
+fn processes_without_a_pidfd_are_found_by_rescanning_proc() {
+    if !have_nsenter("processes_without_a_pidfd_are_found_by_rescanning_proc") {
+        return;
+    }
+    // Eight descriptors: pidone keeps 8 free of pidfds (0-2, its signalfd, a
+    // /proc scan's two and a margin), so no job gets a pidfd: only rescans of
+    // /proc tell pidone they are gone, well before the 10 s deadline.
+    let dir = TempDir::new("exec-blind");
+    let go = dir.join("go");
+    let script = format!("while [ ! -e {} ]; do sleep 0.01; done; exit 6", go.display());
+    let mut c = Command::new("prlimit");
+    c.arg("--nofile=8")
+        .args(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(bin())
+        .args(sh(&script));
+    c.env("PIDONE_ALLOW_ROOT", "1").process_group(0);
+    let mut r = Running::spawn(c);
+    main_child(&r);
+    let h = helper_str();
+    let mut jobs = Vec::new();
+    for (ms, name) in [("300", "a"), ("600", "b"), ("900", "c")] {
+        let f = dir.join(name);
+        jobs.push(enter(&r, &[&h, "slow-term", ms, f.to_str().unwrap()]).spawn().unwrap());
+        assert!(wait_until(Duration::from_secs(5), || dir.join(&format!("{name}.ready")).exists()));
+    }
+    std::fs::write(&go, "").unwrap();
+    let start = Instant::now();
+    assert_eq!(common::code(r.wait(T)), 6);
+    let took = start.elapsed();
+    for name in ["a", "b", "c"] {
+        assert!(dir.join(name).exists(), "job {name} did not finish its cleanup");
+    }
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "took {took:?}");
+    for job in jobs {
+        finish(job);
+    }
+}

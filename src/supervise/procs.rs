@@ -202,9 +202,19 @@ pub fn kill_all(pid1: bool, child_pgrp: i32) -> Option<usize> {
 /// More pidfds than this and pidone rescans /proc instead (see [`Watch`]).
 const MAX_PIDFDS: usize = 128;
 
+/// Descriptors a watch leaves free under RLIMIT_NOFILE: 0-2, the signalfd,
+/// the two a /proc scan holds (the directory and one stat file), and a margin.
+const KEEP_FREE: u64 = 8;
+
+/// How many pidfds fit under RLIMIT_NOFILE with room left for a /proc scan.
+fn pidfd_room() -> usize {
+    let room = sys::open_files_limit().map_or(0, |n| n.saturating_sub(KEEP_FREE));
+    usize::try_from(room).unwrap_or(usize::MAX).min(MAX_PIDFDS)
+}
+
 /// The processes pidone waits for but cannot wait() for, each by a pidfd.
-/// Where a pidfd cannot be had (kernel before 5.3, no descriptor left, too
-/// many processes), the watch is `blind`: the loop then rescans /proc on a
+/// Where a pidfd cannot be had (kernel before 5.3, too many processes for
+/// [`MAX_PIDFDS`] or for RLIMIT_NOFILE), the watch is `blind`: the loop then rescans /proc on a
 /// short timer while it drains.
 #[derive(Debug, Default)]
 pub struct Watch {
@@ -224,11 +234,12 @@ impl Watch {
         self.prune();
         self.fds.retain(|(pid, _)| pids.contains(pid));
         self.blind = false;
+        let room = pidfd_room();
         for &pid in pids {
             if self.fds.iter().any(|(p, _)| *p == pid) {
                 continue;
             }
-            if self.fds.len() >= MAX_PIDFDS {
+            if self.fds.len() >= room {
                 self.blind = true;
                 continue;
             }
@@ -236,6 +247,14 @@ impl Watch {
                 Ok(fd) => self.fds.push((pid, fd)),
                 // Gone between the scan and now.
                 Err(Errno::ESRCH) => {}
+                Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+                    // Out of descriptors: give two back, or the next /proc
+                    // scan (a directory and a stat file) could not run.
+                    log::debug!("pidfd_open({pid}): {}: rescanning /proc instead", errno_text(e));
+                    self.fds.truncate(self.fds.len().saturating_sub(2));
+                    self.blind = true;
+                    break;
+                }
                 Err(e) => {
                     log::debug!("pidfd_open({pid}): {}: rescanning /proc instead", errno_text(e));
                     self.blind = true;
