@@ -118,7 +118,7 @@ fn push<T>(list: &mut Vec<T>, value: Result<T>) -> Result<()> {
 }
 
 /// Every option of every mode. Variables are applied in this order.
-const OPTIONS: [OptRow; 25] = [
+const OPTIONS: [OptRow; 26] = [
     OptRow {
         long: "grace",
         short: None,
@@ -127,19 +127,33 @@ const OPTIONS: [OptRow; 25] = [
         var: true,
         modes: RUN,
         section: Section::Supervision,
-        help: "time the process tree gets to exit after a stop signal or after COMMAND exits, before SIGKILL \
-               [default: 8s]",
-        set: |s, v| put(&mut s.run.supervise.grace, parse_duration(v)),
+        help: "time every process gets to exit after a stop signal (or after COMMAND exits on its own), \
+               before SIGKILL [default: none after a stop signal (the runtime's stop timeout decides), 10s after \
+               COMMAND's own exit]",
+        set: |s, v| put(&mut s.run.supervise.grace, parse_duration(v).map(Some)),
     },
     OptRow {
-        long: "forward",
+        long: "stop-delay",
         short: None,
-        arg: "group|child",
+        arg: "DURATION",
         takes: Takes::Value,
         var: true,
         modes: RUN,
         section: Section::Supervision,
-        help: "send signals to COMMAND's process group or to COMMAND only [default: group]",
+        help: "hold the first stop signal this long before forwarding it; a second one forwards at once \
+               [default: 0]",
+        set: |s, v| put(&mut s.run.supervise.stop_delay, parse_duration(v)),
+    },
+    OptRow {
+        long: "forward",
+        short: None,
+        arg: "MODE",
+        takes: Takes::Value,
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "auto, group or child: auto sends TERM, INT and QUIT to COMMAND's process group and every other \
+               signal to COMMAND only; group and child: every signal [default: auto]",
         set: |s, v| put(&mut s.run.supervise.forward, parse_forward(v)),
     },
     OptRow {
@@ -475,9 +489,10 @@ pub fn parse_source(s: &str) -> Result<Source> {
 
 fn parse_forward(v: &str) -> Result<Forward> {
     match v {
+        "auto" => Ok(Forward::Auto),
         "group" => Ok(Forward::Group),
         "child" => Ok(Forward::Child),
-        _ => Err(invalid("value", v, "group, child")),
+        _ => Err(invalid("value", v, "auto, group, child")),
     }
 }
 
@@ -866,8 +881,8 @@ mod tests {
             }
         }
         let run = help(Sub::Run);
-        assert!(run.contains("  --grace DURATION        time the process tree"), "{run}");
-        assert!(run.contains("\n                          or after COMMAND exits"), "{run}");
+        assert!(run.contains("  --grace DURATION        time every process gets"), "{run}");
+        assert!(run.contains("\n                          (or after COMMAND exits"), "{run}");
         assert!(help(Sub::Probe).contains("  -H, --header 'N: V'     add a request header (repeatable)\n"));
         assert!(help(Sub::Wait).contains("  --wait-timeout DURATION   give up after this long [default: 30s]\n"));
         assert!(help(Sub::Wait).contains("  --wait-interval DURATION  retry this often [default: 1s]\n"));
@@ -898,10 +913,10 @@ mod tests {
     #[test]
     fn options_stop_at_dashdash_and_first_word() {
         let r = run(&["--grace", "3s", "--", "sh", "-c", "exit 3"], &no_vars).unwrap();
-        assert_eq!(r.supervise.grace, Duration::from_secs(3));
+        assert_eq!(r.supervise.grace, Some(Duration::from_secs(3)));
         assert_eq!(r.command, args(&["sh", "-c", "exit 3"]));
         let r = run(&["--grace=1s", "sh", "--grace", "2s"], &no_vars).unwrap();
-        assert_eq!(r.supervise.grace, Duration::from_secs(1));
+        assert_eq!(r.supervise.grace, Some(Duration::from_secs(1)));
         assert_eq!(r.command, args(&["sh", "--grace", "2s"]));
         let r = run(&["--", "--", "true"], &no_vars).unwrap();
         assert_eq!(r.command, args(&["--", "true"]));
@@ -918,13 +933,27 @@ mod tests {
             _ => None,
         };
         let r = run(&["true"], &vars).unwrap();
-        assert_eq!(r.supervise.grace, Duration::from_secs(3));
+        assert_eq!(r.supervise.grace, Some(Duration::from_secs(3)));
         assert_eq!(r.supervise.success_codes, vec![143, 137]);
         assert_eq!(r.supervise.forward, Forward::Child);
         let r = run(&["--grace", "1s", "--success-code", "3", "--success-code=4", "true"], &vars).unwrap();
         assert_eq!(r.supervise.forward, Forward::Child, "a variable not overridden stays");
-        assert_eq!(r.supervise.grace, Duration::from_secs(1));
+        assert_eq!(r.supervise.grace, Some(Duration::from_secs(1)));
         assert_eq!(r.supervise.success_codes, vec![3, 4]);
+    }
+
+    #[test]
+    fn shutdown_defaults_and_stop_delay() {
+        let r = run(&["true"], &no_vars).unwrap().supervise;
+        assert_eq!((r.grace, r.stop_delay, r.forward), (None, Duration::ZERO, Forward::Auto));
+        let vars = |n: &str| (n == "PIDONE_STOP_DELAY").then(|| OsString::from("5s"));
+        let r = run(&["--forward", "group", "true"], &vars).unwrap().supervise;
+        assert_eq!((r.stop_delay, r.forward), (Duration::from_secs(5), Forward::Group));
+        let r = run(&["--stop-delay=250ms", "--forward=auto", "true"], &vars).unwrap().supervise;
+        assert_eq!((r.stop_delay, r.forward), (Duration::from_millis(250), Forward::Auto));
+        assert!(
+            run(&["--stop-delay", "soon", "true"], &no_vars).unwrap_err().to_string().starts_with("--stop-delay: ")
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum Mode {
 /// Where signals go in run mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forward {
+    /// The stop signals (after `--map`) to the child's process group, every
+    /// other signal to the child only.
+    Auto,
     /// The child's process group.
     Group,
     /// The child only.
@@ -53,7 +56,11 @@ impl Default for LogOpts {
 /// Contract section 2: how the process tree is supervised and stopped.
 #[derive(Debug, Clone)]
 pub struct SuperviseOpts {
-    pub grace: Duration,
+    /// `--grace`; `None`: no deadline of pidone's own after a stop signal
+    /// (the runtime's stop timeout decides), 10 s after the child's own exit.
+    pub grace: Option<Duration>,
+    /// `--stop-delay`: how long the first stop signal is held.
+    pub stop_delay: Duration,
     pub forward: Forward,
     pub map: SignalMap,
     /// Exit codes of the command that pidone reports as 0.
@@ -63,8 +70,9 @@ pub struct SuperviseOpts {
 impl Default for SuperviseOpts {
     fn default() -> Self {
         SuperviseOpts {
-            grace: Duration::from_secs(8),
-            forward: Forward::Group,
+            grace: None,
+            stop_delay: Duration::ZERO,
+            forward: Forward::Auto,
             map: SignalMap::default(),
             success_codes: Vec::new(),
         }

@@ -19,6 +19,7 @@ pub const SIGQUIT: i32 = 3;
 pub const SIGKILL: i32 = 9;
 pub const SIGTERM: i32 = 15;
 pub const SIGCHLD: i32 = 17;
+pub const SIGCONT: i32 = 18;
 pub const SIGSTOP: i32 = 19;
 
 const NAMES: [(&str, i32); 33] = [

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use std::os::fd::FromRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -66,15 +67,20 @@ fn every_forwardable_signal_reaches_the_child_once_in_order() {
     let f = dir.join("sig");
     // HUP INT QUIT USR1 USR2 PIPE ALRM CONT WINCH URG RTMIN+3 RTMAX
     let sigs = [1, 2, 3, 10, 12, 13, 14, 18, 28, 23, 37, 64];
-    let mut r = Running::spawn(pid1(["--", &helper_str(), "sigprint", f.to_str().unwrap(), &sigs.len().to_string()]));
+    // The stop signals INT and QUIT are each followed by SIGCONT.
+    let expected: Vec<i32> = sigs.iter().flat_map(|&s| if s == 2 || s == 3 { vec![s, 18] } else { vec![s] }).collect();
+    let mut r =
+        Running::spawn(pid1(["--", &helper_str(), "sigprint", f.to_str().unwrap(), &expected.len().to_string()]));
     wait_ready(&f);
-    for (i, &sig) in sigs.iter().enumerate() {
+    let mut seen = 0;
+    for &sig in &sigs {
         r.signal(sig);
-        assert!(wait_until(Duration::from_secs(5), || recorded(&f).len() > i), "signal {sig} not delivered");
+        seen += if sig == 2 || sig == 3 { 2 } else { 1 };
+        assert!(wait_until(Duration::from_secs(5), || recorded(&f).len() >= seen), "signal {sig} not delivered");
     }
     let st = r.wait(T);
     assert_eq!(common::code(st), 0);
-    assert_eq!(recorded(&f), sigs.to_vec());
+    assert_eq!(recorded(&f), expected);
 }
 
 #[test]
@@ -174,12 +180,12 @@ fn second_term_is_forwarded_and_the_deadline_stays() {
     wait_ready(&f);
     let sent = Instant::now();
     r.signal(15);
-    assert!(wait_until(Duration::from_secs(5), || recorded(&f).len() == 1));
+    assert!(wait_until(Duration::from_secs(5), || recorded(&f).len() == 2));
     std::thread::sleep(Duration::from_millis(500));
     r.signal(15);
     assert_eq!(common::code(r.wait(T)), 137);
     let took = sent.elapsed();
-    assert_eq!(recorded(&f), vec![15, 15]);
+    assert_eq!(recorded(&f), vec![15, 18, 15, 18], "each TERM, each followed by SIGCONT");
     assert!(took >= Duration::from_millis(1450) && took < Duration::from_millis(2300), "deadline moved: {took:?}");
 }
 
@@ -650,5 +656,324 @@ fn an_environment_too_large_for_execve_is_125_before_the_spawn() {
         assert!(err.contains("2097152 bytes"), "{err}");
         assert!(!err.contains("xxxx"), "{err}");
         assert!(!marker.exists(), "{mode:?}: the command ran");
+    }
+}
+
+// ---- Shutdown that never loses work (contract section 2) ----
+
+/// The host pid of pidone's main child (its only child at start).
+fn main_child(r: &Running) -> i32 {
+    let init = r.init_pid();
+    let path = format!("/proc/{init}/task/{init}/children");
+    let mut pid = 0;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            pid = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|s| s.split_whitespace().next().and_then(|p| p.parse().ok()))
+                .unwrap_or(0);
+            pid > 0
+        }),
+        "no main child"
+    );
+    pid
+}
+
+/// The state letter of /proc/PID/stat (`T` when stopped).
+fn state(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()).unwrap_or('?')
+}
+
+fn stop(pid: i32) {
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0);
+    assert!(wait_until(Duration::from_secs(5), || state(pid) == 'T'), "pid {pid} did not stop");
+}
+
+#[test]
+fn no_deadline_of_its_own_after_a_stop_signal_by_default() {
+    // An app that needs 10.5 s after SIGTERM: longer than the old 8 s default
+    // and than the 10 s leftovers get after the main child's own exit.
+    let dir = TempDir::new("nodeadline");
+    let f = dir.join("done");
+    let mut r = Running::spawn(pid1(["--", &helper_str(), "slow-term", "10500", f.to_str().unwrap()]));
+    assert!(wait_until(Duration::from_secs(5), || dir.join("done.ready").exists()));
+    let sent = Instant::now();
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 0, "the app was killed before it finished its shutdown");
+    assert!(f.exists(), "the app's shutdown did not complete");
+    assert!(sent.elapsed() >= Duration::from_millis(10_500), "took {:?}", sent.elapsed());
+}
+
+#[test]
+fn leftovers_get_ten_seconds_after_the_main_childs_own_exit_by_default() {
+    let dir = TempDir::new("ten");
+    let f = dir.join("ready");
+    let script =
+        format!("{} ignore-term {f} & while [ ! -e {f} ]; do sleep 0.01; done; exit 5", helper_str(), f = f.display());
+    let start = Instant::now();
+    let out = output(pid1(sh(&script)), T);
+    let took = start.elapsed();
+    assert_eq!(common::code(out.status), 5, "{}", stderr(&out));
+    assert!(took >= Duration::from_millis(9_950) && took < Duration::from_millis(13_000), "took {took:?}");
+    assert!(stderr(&out).contains("sent SIGKILL to 1 remaining process\n"), "{}", stderr(&out));
+}
+
+#[test]
+fn forward_auto_sends_hup_to_the_main_child_only_and_term_to_the_group() {
+    let dir = TempDir::new("auto");
+    let (m, g) = (dir.join("main"), dir.join("worker"));
+    // A worker in the main child's group, then sh becomes the main child itself.
+    let h = helper_str();
+    let script = format!("{h} sigprint {} 2 & exec {h} sigprint {} 3", g.display(), m.display());
+    let mut r = Running::spawn(pid1(sh(&script)));
+    wait_ready(&m);
+    wait_ready(&g);
+    r.signal(libc::SIGHUP);
+    assert!(wait_until(Duration::from_secs(5), || recorded(&m) == vec![1]), "HUP did not reach the main child");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(recorded(&g), Vec::<i32>::new(), "HUP reached the worker");
+    r.signal(libc::SIGTERM);
+    assert_eq!(common::code(r.wait(T)), 0);
+    assert_eq!(recorded(&m), vec![1, 15, 18]);
+    assert_eq!(recorded(&g), vec![15, 18], "TERM (and CONT) reach the whole group");
+}
+
+#[test]
+fn stop_delay_holds_the_first_stop_signal_and_a_second_forwards_at_once() {
+    let dir = TempDir::new("delay");
+    let f = dir.join("sig");
+    let h = helper_str();
+    let mut r = Running::spawn(pid1(["--stop-delay", "1s", "--", &h, "sigprint", f.to_str().unwrap(), "2"]));
+    wait_ready(&f);
+    let sent = Instant::now();
+    r.signal(15);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(recorded(&f).is_empty(), "TERM was not held");
+    assert_eq!(common::code(r.wait(T)), 0);
+    let took = sent.elapsed();
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_millis(1800), "took {took:?}");
+    assert_eq!(recorded(&f), vec![15, 18]);
+
+    // From the environment; a second TERM ends the 10 s delay at once.
+    let f = dir.join("sig2");
+    let mut c = pid1(["--", &h, "sigprint", f.to_str().unwrap(), "2"]);
+    c.env("PIDONE_STOP_DELAY", "10s");
+    let mut r = Running::spawn(c);
+    wait_ready(&f);
+    r.signal(15);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(recorded(&f).is_empty(), "TERM was not held");
+    let second = Instant::now();
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 0);
+    assert!(second.elapsed() < Duration::from_millis(800), "took {:?}", second.elapsed());
+    assert_eq!(recorded(&f), vec![15, 18]);
+
+    // The main child exits during the delay: pidone exits with it.
+    let mut r = Running::spawn(pid1(["--stop-delay", "10s", "--", "sh", "-c", "sleep 1; exit 4"]));
+    main_child(&r);
+    let sent = Instant::now();
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 4);
+    assert!(sent.elapsed() < Duration::from_millis(2500), "took {:?}", sent.elapsed());
+}
+
+#[test]
+fn stopped_processes_get_sigcont_with_their_term() {
+    // A stopped main child gets TERM and CONT, so it shuts down cleanly.
+    let dir = TempDir::new("cont");
+    let f = dir.join("done");
+    let h = helper_str();
+    let mut r = Running::spawn(pid1(["--", &h, "slow-term", "100", f.to_str().unwrap()]));
+    assert!(wait_until(Duration::from_secs(5), || dir.join("done.ready").exists()));
+    stop(main_child(&r));
+    r.signal(15);
+    assert_eq!(common::code(r.wait(Duration::from_secs(5))), 0);
+    assert!(f.exists(), "the stopped child did not run its handler");
+
+    // A stopped leftover gets the drain's TERM and CONT.
+    let d = dir.join("left");
+    let go = dir.join("go");
+    let script = format!(
+        "{h} slow-term 100 {d} & while [ ! -e {go} ]; do sleep 0.01; done; exit 7",
+        d = d.display(),
+        go = go.display()
+    );
+    let mut r = Running::spawn(pid1(sh(&script)));
+    assert!(wait_until(Duration::from_secs(5), || dir.join("left.ready").exists()));
+    // The helper itself, not the shell (or pidone) whose command line names it too.
+    let left: Vec<i32> = pids_with(d.to_str().unwrap())
+        .into_iter()
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(h.as_bytes())))
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    stop(left[0]);
+    std::fs::write(&go, "").unwrap();
+    let start = Instant::now();
+    assert_eq!(common::code(r.wait(T)), 7);
+    assert!(d.exists(), "the stopped leftover did not run its handler");
+    assert!(start.elapsed() < Duration::from_secs(3), "took {:?}", start.elapsed());
+}
+
+/// Start `args` in pidone's PID namespace as a process pidone did not start
+/// (what `docker exec` or `kubectl exec` does).
+fn enter(r: &Running, args: &[&str]) -> Command {
+    let mut c = Command::new("nsenter");
+    c.arg("-t").arg(r.init_pid().to_string()).arg("-p").arg("--").args(args);
+    c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    c
+}
+
+fn have_nsenter(test: &str) -> bool {
+    let ok = Command::new("nsenter").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        skip(test, "no nsenter");
+    }
+    ok
+}
+
+/// Reap a process started with [`enter`] (it ends with pidone's namespace);
+/// nsenter reports how its child ended.
+fn finish(mut c: std::process::Child) -> std::process::ExitStatus {
+    let mut st = None;
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            st = c.try_wait().unwrap();
+            st.is_some()
+        }),
+        "nsenter did not end"
+    );
+    st.unwrap()
+}
+
+#[test]
+fn processes_pidone_did_not_start_are_drained_after_a_stop_signal() {
+    if !have_nsenter("processes_pidone_did_not_start_are_drained_after_a_stop_signal") {
+        return;
+    }
+    let dir = TempDir::new("exec");
+    let f = dir.join("done");
+    let mut r = Running::spawn(pid1(["--", "sleep", "1000"]));
+    main_child(&r);
+    let job = enter(&r, &[&helper_str(), "slow-term", "1500", f.to_str().unwrap()]).spawn().unwrap();
+    assert!(wait_until(Duration::from_secs(5), || dir.join("done.ready").exists()));
+    let sent = Instant::now();
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 143);
+    let took = sent.elapsed();
+    assert!(f.exists(), "the exec'd job was killed before its cleanup finished");
+    assert!(took >= Duration::from_millis(1500) && took < Duration::from_secs(4), "took {took:?}");
+    finish(job);
+}
+
+#[test]
+fn processes_pidone_did_not_start_are_drained_after_the_main_childs_own_exit() {
+    if !have_nsenter("processes_pidone_did_not_start_are_drained_after_the_main_childs_own_exit") {
+        return;
+    }
+    let dir = TempDir::new("exec2");
+    let f = dir.join("done");
+    // No child of pidone is left when the main child exits: only the job.
+    let script = format!("while [ ! -e {f}.ready ]; do sleep 0.01; done; exit 3", f = f.display());
+    let mut r = Running::spawn(pid1(sh(&script)));
+    main_child(&r);
+    let job = enter(&r, &[&helper_str(), "slow-term", "1500", f.to_str().unwrap()]).spawn().unwrap();
+    let start = Instant::now();
+    assert_eq!(common::code(r.wait(T)), 3);
+    assert!(f.exists(), "the exec'd job got no SIGTERM or was killed before its cleanup finished");
+    assert!(start.elapsed() >= Duration::from_millis(1500), "took {:?}", start.elapsed());
+    finish(job);
+}
+
+#[test]
+fn a_process_pidone_may_not_signal_is_still_waited_for() {
+    if !have_nsenter("a_process_pidone_may_not_signal_is_still_waited_for") {
+        return;
+    }
+    let dir = TempDir::new("exec-eperm");
+    let (ready, done) = (dir.join("ready"), dir.join("done"));
+    // pidone drops to uid 1234; a root job (a root `docker exec`) cannot be signalled.
+    let script = format!("while [ ! -e {} ]; do sleep 0.01; done; exit 3", ready.display());
+    let mut c = pid1(["--user", "1234:1234", "--", "sh", "-c", &script]);
+    c.stderr(Stdio::piped());
+    let mut r = Running::spawn(c);
+    main_child(&r);
+    let job = format!("touch {}; sleep 1.5; touch {}", ready.display(), done.display());
+    let job = enter(&r, &["sh", "-c", &job]).spawn().unwrap();
+    let start = Instant::now();
+    assert_eq!(common::code(r.wait(T)), 3);
+    assert!(done.exists(), "pidone did not wait for the job it could not signal");
+    assert!(start.elapsed() >= Duration::from_millis(1400), "took {:?}", start.elapsed());
+    let mut err = String::new();
+    use std::io::Read;
+    r.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(err.matches("cannot send SIGTERM to ").count(), 1, "logged once: {err}");
+    finish(job);
+}
+
+#[test]
+fn an_interactive_shell_entered_later_gets_sighup() {
+    if !have_nsenter("an_interactive_shell_entered_later_gets_sighup") {
+        return;
+    }
+    let Some((master, slave)) = openpty() else {
+        skip("an_interactive_shell_entered_later_gets_sighup", "no pty available");
+        return;
+    };
+    let dir = TempDir::new("exec-tty");
+    let f = dir.join("ready");
+    let mut r = Running::spawn(pid1(["--grace", "5s", "--", "sleep", "1000"]));
+    main_child(&r);
+    // Like `docker exec -it`: its own terminal, and SIGTERM ignored.
+    let mut c = enter(&r, &["setsid", "-c", &helper_str(), "ignore-term", f.to_str().unwrap()]);
+    c.stdin(unsafe { Stdio::from_raw_fd(slave) });
+    let job = c.spawn().unwrap();
+    assert!(wait_until(Duration::from_secs(5), || f.exists()));
+    let sent = Instant::now();
+    r.signal(15);
+    assert_eq!(common::code(r.wait(T)), 143);
+    assert!(sent.elapsed() < Duration::from_secs(3), "the shell held pidone until the deadline: {:?}", sent.elapsed());
+    // It died of SIGHUP before pidone exited (not of the namespace's end, a SIGKILL).
+    assert_eq!(common::code(finish(job)), 1000 + libc::SIGHUP);
+    unsafe { libc::close(master) };
+}
+
+#[test]
+fn processes_without_a_pidfd_are_found_by_rescanning_proc() {
+    if !have_nsenter("processes_without_a_pidfd_are_found_by_rescanning_proc") {
+        return;
+    }
+    // Eight descriptors: pidone keeps 8 free of pidfds (0-2, its signalfd, a
+    // /proc scan's two and a margin), so no job gets a pidfd: only rescans of
+    // /proc tell pidone they are gone, well before the 10 s deadline.
+    let dir = TempDir::new("exec-blind");
+    let go = dir.join("go");
+    let script = format!("while [ ! -e {} ]; do sleep 0.01; done; exit 6", go.display());
+    let mut c = Command::new("prlimit");
+    c.arg("--nofile=8")
+        .args(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(bin())
+        .args(sh(&script));
+    c.env("PIDONE_ALLOW_ROOT", "1").process_group(0);
+    let mut r = Running::spawn(c);
+    main_child(&r);
+    let h = helper_str();
+    let mut jobs = Vec::new();
+    for (ms, name) in [("300", "a"), ("600", "b"), ("900", "c")] {
+        let f = dir.join(name);
+        jobs.push(enter(&r, &[&h, "slow-term", ms, f.to_str().unwrap()]).spawn().unwrap());
+        assert!(wait_until(Duration::from_secs(5), || dir.join(&format!("{name}.ready")).exists()));
+    }
+    std::fs::write(&go, "").unwrap();
+    let start = Instant::now();
+    assert_eq!(common::code(r.wait(T)), 6);
+    let took = start.elapsed();
+    for name in ["a", "b", "c"] {
+        assert!(dir.join(name).exists(), "job {name} did not finish its cleanup");
+    }
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(4), "took {took:?}");
+    for job in jobs {
+        finish(job);
     }
 }

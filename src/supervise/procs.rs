@@ -1,14 +1,20 @@
-//! Finding the processes left at shutdown, from /proc.
+//! Finding the processes left at shutdown, from /proc, and watching those
+//! pidone cannot wait() for.
 //!
 //! As PID 1 every process of the namespace is pidone's to stop; as a subreaper,
 //! only its descendants. When /proc is missing or belongs to another PID
 //! namespace, pidone falls back to signals that need no list: `kill(-1)` as
 //! PID 1, the child's process group otherwise.
+//!
+//! As PID 1, processes pidone did not start (`docker exec`, `nsenter`) are not
+//! its children: [`Watch`] holds a pidfd for each, which polls readable when
+//! the process exits, so the loop wakes up for it without a timer.
 
 use crate::error::errno_text;
 use crate::log;
 use crate::signals::Name;
-use crate::sys::{self, Pid, Recipient, Signal};
+use crate::sys::{self, Errno, Pid, Recipient, Signal};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// Cap on one /proc/PID/stat read (a real one is well under 2 KiB).
 const STAT_MAX: usize = 64 * 1024;
@@ -18,6 +24,8 @@ pub struct Proc {
     pub pid: i32,
     pub ppid: i32,
     pub pgrp: i32,
+    /// The controlling terminal (`tty_nr`), 0 for none.
+    pub tty: i32,
     pub zombie: bool,
 }
 
@@ -31,7 +39,9 @@ pub fn parse_stat(line: &str) -> Option<Proc> {
     let state = rest.next()?;
     let ppid = rest.next()?.parse().ok()?;
     let pgrp = rest.next()?.parse().ok()?;
-    Some(Proc { pid, ppid, pgrp, zombie: state == "Z" || state == "X" })
+    let _session = rest.next()?;
+    let tty = rest.next()?.parse().ok()?;
+    Some(Proc { pid, ppid, pgrp, tty, zombie: state == "Z" || state == "X" })
 }
 
 fn own_pid() -> i32 {
@@ -100,19 +110,62 @@ pub fn targets(procs: &[Proc], me: i32, pid1: bool, skip_pgrp: Option<i32>) -> V
     out
 }
 
-/// Send `sig` once to every remaining process (but those of `skip_pgrp`).
-/// Returns how many were signalled, when /proc could tell.
-pub fn signal_leftovers(sig: Signal, pid1: bool, child_pgrp: Pid, skip_pgrp: Option<Pid>) -> Option<usize> {
+/// What [`signal_leftovers`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signalled {
+    /// How many processes are left, and how many of them were signalled now
+    /// (`None`: /proc could not tell).
+    pub left: Option<usize>,
+    pub sent: Option<usize>,
+    /// How many refused the signal with EPERM (a root `docker exec` process
+    /// after pidone dropped its privileges), and the first of them.
+    pub denied: usize,
+    pub first_denied: Option<i32>,
+}
+
+/// Whether a leftover also gets SIGHUP: it holds a controlling terminal that
+/// is not pidone's own, as an interactive `docker exec -it` shell does (it
+/// ignores SIGTERM, and a closing terminal would send it SIGHUP). The app's
+/// own processes, on pidone's terminal if any, are left to their SIGTERM.
+pub fn gets_hup(p: &Proc, own_tty: i32) -> bool {
+    p.tty != 0 && p.tty != own_tty
+}
+
+/// Send `sig` once to every remaining process (but those of `skip_pgrp`),
+/// then SIGHUP to one that holds a terminal of its own ([`gets_hup`]) and
+/// SIGCONT, so a stopped process can run its handler.
+pub fn signal_leftovers(sig: Signal, pid1: bool, child_pgrp: Pid, skip_pgrp: Option<Pid>) -> Signalled {
     let Some(procs) = scan() else {
         log::debug!("/proc unusable: sending {} without a process list", Name(sig.raw()));
-        send_logged(if pid1 { Recipient::Everyone } else { Recipient::Group(child_pgrp) }, sig);
-        return None;
+        let target = if pid1 { Recipient::Everyone } else { Recipient::Group(child_pgrp) };
+        send_logged(target, sig);
+        send_logged(target, Signal::CONT);
+        return Signalled { left: None, sent: None, denied: 0, first_denied: None };
     };
-    let list = targets(&procs, own_pid(), pid1, skip_pgrp.map(Pid::raw));
-    for pid in list.iter().copied().filter_map(Pid::new) {
-        send_logged(Recipient::Process(pid), sig);
+    let me = own_pid();
+    let own_tty = procs.iter().find(|p| p.pid == me).map_or(0, |p| p.tty);
+    let left = if skip_pgrp.is_some() { targets(&procs, me, pid1, None).len() } else { 0 };
+    let mut list = targets(&procs, me, pid1, skip_pgrp.map(Pid::raw));
+    list.sort_unstable();
+    let mut out = Signalled { left: Some(left.max(list.len())), sent: Some(list.len()), denied: 0, first_denied: None };
+    for p in procs.iter().filter(|p| list.binary_search(&p.pid).is_ok()) {
+        let Some(pid) = Pid::new(p.pid) else { continue };
+        let to = Recipient::Process(pid);
+        match sys::kill(to, sig) {
+            Err(Errno::EPERM) => {
+                out.denied += 1;
+                out.first_denied.get_or_insert(p.pid);
+                continue;
+            }
+            Err(e) => log::debug!("kill({to}, {}) failed: {}", Name(sig.raw()), errno_text(e)),
+            Ok(()) => {}
+        }
+        if gets_hup(p, own_tty) {
+            send_logged(to, Signal::HUP);
+        }
+        send_logged(to, Signal::CONT);
     }
-    Some(list.len())
+    out
 }
 
 /// [`sys::kill`], logging a failure (a process may be gone already).
@@ -131,7 +184,97 @@ pub fn kill_all(pid1: bool, child_pgrp: Pid) -> Option<usize> {
         return n;
     }
     let _ = sys::kill(Recipient::Group(child_pgrp), Signal::KILL);
-    signal_leftovers(Signal::KILL, false, child_pgrp, None)
+    let procs = scan()?;
+    let list = targets(&procs, own_pid(), false, None);
+    for pid in list.iter().copied().filter_map(Pid::new) {
+        send_logged(Recipient::Process(pid), Signal::KILL);
+    }
+    Some(list.len())
+}
+/// More pidfds than this and pidone rescans /proc instead (see [`Watch`]).
+const MAX_PIDFDS: usize = 128;
+
+/// Descriptors a watch leaves free under RLIMIT_NOFILE: 0-2, the signalfd,
+/// the two a /proc scan holds (the directory and one stat file), and a margin.
+const KEEP_FREE: u64 = 8;
+
+/// How many pidfds fit under RLIMIT_NOFILE with room left for a /proc scan.
+fn pidfd_room() -> usize {
+    let room = sys::open_files_limit().map_or(0, |n| n.saturating_sub(KEEP_FREE));
+    usize::try_from(room).unwrap_or(usize::MAX).min(MAX_PIDFDS)
+}
+
+/// The processes pidone waits for but cannot wait() for, each by a pidfd.
+/// Where a pidfd cannot be had (kernel before 5.3, too many processes for
+/// [`MAX_PIDFDS`] or for RLIMIT_NOFILE), the watch is `blind`: the loop then rescans /proc on a
+/// short timer while it drains.
+#[derive(Debug, Default)]
+pub struct Watch {
+    fds: Vec<(i32, OwnedFd)>,
+    blind: bool,
+}
+
+impl Watch {
+    /// Stop watching the processes that exited (their pidfds poll readable;
+    /// their pids may be reused).
+    pub fn prune(&mut self) {
+        self.fds.retain(|(_, fd)| !sys::poll_readable(fd.as_raw_fd(), 0).unwrap_or(true));
+    }
+
+    /// Watch exactly the processes `pids`.
+    pub fn refresh(&mut self, pids: &[i32]) {
+        self.prune();
+        self.fds.retain(|(pid, _)| pids.contains(pid));
+        self.blind = false;
+        let room = pidfd_room();
+        for &pid in pids {
+            if self.fds.iter().any(|(p, _)| *p == pid) {
+                continue;
+            }
+            if self.fds.len() >= room {
+                self.blind = true;
+                continue;
+            }
+            let Some(typed) = Pid::new(pid) else { continue };
+            match sys::pidfd_open(typed) {
+                Ok(fd) => self.fds.push((pid, fd)),
+                // Gone between the scan and now.
+                Err(Errno::ESRCH) => {}
+                Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+                    // Out of descriptors: give two back, or the next /proc
+                    // scan (a directory and a stat file) could not run.
+                    log::debug!("pidfd_open({pid}): {}: rescanning /proc instead", errno_text(e));
+                    self.fds.truncate(self.fds.len().saturating_sub(2));
+                    self.blind = true;
+                    break;
+                }
+                Err(e) => {
+                    log::debug!("pidfd_open({pid}): {}: rescanning /proc instead", errno_text(e));
+                    self.blind = true;
+                }
+            }
+        }
+    }
+
+    /// Stop watching (nothing left, or /proc cannot tell).
+    pub fn clear(&mut self) {
+        self.fds.clear();
+        self.blind = false;
+    }
+
+    /// The pidfds to poll.
+    pub fn fds(&self) -> impl Iterator<Item = i32> + '_ {
+        self.fds.iter().map(|(_, fd)| fd.as_raw_fd())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fds.is_empty()
+    }
+
+    /// Some process is watched without a pidfd: rescan /proc now and then.
+    pub fn blind(&self) -> bool {
+        self.blind
+    }
 }
 
 #[cfg(test)]
@@ -140,21 +283,56 @@ mod tests {
 
     #[test]
     fn stat_lines_with_odd_names_parse() {
-        let p = parse_stat("42 (a b) c)) S 7 42 1 0 -1").unwrap();
-        assert_eq!(p, Proc { pid: 42, ppid: 7, pgrp: 42, zombie: false });
-        assert!(parse_stat("9 (x) Z 1 9 9").unwrap().zombie);
+        let p = parse_stat("42 (a b) c)) S 7 42 1 34816 -1").unwrap();
+        assert_eq!(p, Proc { pid: 42, ppid: 7, pgrp: 42, tty: 34816, zombie: false });
+        assert!(parse_stat("9 (x) Z 1 9 9 0").unwrap().zombie);
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("1 (x) S"), None);
+        assert_eq!(parse_stat("1 (x) S 0 1 1"), None, "no tty_nr");
     }
 
     fn p(pid: i32, ppid: i32, pgrp: i32) -> Proc {
-        Proc { pid, ppid, pgrp, zombie: false }
+        Proc { pid, ppid, pgrp, tty: 0, zombie: false }
+    }
+
+    #[test]
+    fn sighup_goes_to_leftovers_on_a_terminal_other_than_pidones() {
+        let on = |tty| Proc { tty, ..p(7, 0, 7) };
+        assert!(gets_hup(&on(34817), 0), "docker exec -it into a container without a tty");
+        assert!(gets_hup(&on(34817), 34816), "docker exec -it into a docker run -it container");
+        assert!(!gets_hup(&on(34816), 34816), "the app's own processes on pidone's terminal");
+        assert!(!gets_hup(&on(0), 34816), "no terminal");
+        assert!(!gets_hup(&on(0), 0));
+    }
+
+    #[test]
+    fn watch_holds_a_pidfd_per_live_process_and_drops_exited_ones() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        let mut w = Watch::default();
+        w.refresh(&[pid]);
+        if w.blind() {
+            // No pidfds on this kernel: the /proc rescan covers it.
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return;
+        }
+        assert_eq!(w.fds().count(), 1);
+        let fd = w.fds().next().unwrap();
+        assert!(!sys::poll_readable(fd, 0).unwrap(), "a live process polls idle");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(sys::poll_readable(fd, 1000).unwrap(), "an exited one polls readable");
+        w.refresh(&[pid]);
+        assert!(w.is_empty(), "an exited process is dropped even if its pid shows again");
+        w.refresh(&[i32::MAX]);
+        assert!(w.is_empty() && !w.blind(), "a pid that does not exist is skipped");
     }
 
     #[test]
     fn pid1_targets_everyone_but_itself_zombies_and_the_skipped_group() {
         let mut procs = vec![p(1, 0, 1), p(5, 1, 5), p(6, 5, 5), p(9, 1, 9), p(12, 9, 12)];
-        procs.push(Proc { pid: 13, ppid: 1, pgrp: 13, zombie: true });
+        procs.push(Proc { pid: 13, ppid: 1, pgrp: 13, tty: 0, zombie: true });
         let mut t = targets(&procs, 1, true, Some(5));
         t.sort();
         assert_eq!(t, vec![9, 12]);

@@ -77,6 +77,50 @@ pub fn close_fds_except(keep: RawFd) {
     }
 }
 
+/// A set of descriptors to wait on for readability with one poll(2).
+pub struct PollSet {
+    fds: Vec<libc::pollfd>,
+}
+
+impl PollSet {
+    /// Watch every descriptor of `fds` for POLLIN (a pidfd polls readable
+    /// once its process has exited).
+    pub fn readable(fds: impl Iterator<Item = RawFd>) -> PollSet {
+        PollSet { fds: fds.map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.fds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fds.is_empty()
+    }
+
+    /// Whether the `i`th descriptor was ready at the last [`PollSet::poll`].
+    pub fn ready(&self, i: usize) -> bool {
+        self.fds.get(i).is_some_and(|p| p.revents != 0)
+    }
+
+    /// Wait at most `timeout_ms` (negative: no limit); returns how many
+    /// descriptors are ready: 0 on timeout and on EINTR.
+    pub fn poll(&mut self, timeout_ms: i32) -> Result<usize, Errno> {
+        for p in &mut self.fds {
+            p.revents = 0;
+        }
+        let count = libc::nfds_t::try_from(self.fds.len()).unwrap_or(libc::nfds_t::MAX);
+        // SAFETY: the pointer and count describe a live, writable Vec of pollfd.
+        let rc = unsafe { libc::poll(self.fds.as_mut_ptr(), count, timeout_ms) };
+        match usize::try_from(rc) {
+            Ok(n) => Ok(n),
+            Err(_) => match Errno::last() {
+                Errno::EINTR => Ok(0),
+                e => Err(e),
+            },
+        }
+    }
+}
+
 /// Wait until `fd` is readable or `timeout_ms` passes. Returns true if readable.
 pub fn poll_readable(fd: RawFd, timeout_ms: i32) -> Result<bool, Errno> {
     let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };

@@ -203,3 +203,27 @@ pub fn stack_limit() -> Option<u64> {
     let rc = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut lim) };
     (rc == 0 && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur)
 }
+
+/// The soft RLIMIT_NOFILE (how many descriptors pidone may hold); `None`
+/// when unreadable.
+pub fn open_files_limit() -> Option<u64> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: lim is a live, writable rlimit.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    (rc == 0).then_some(lim.rlim_cur)
+}
+
+/// A close-on-exec pidfd for `pid`: it polls readable once the process has
+/// exited, which lets PID 1 watch processes it cannot wait() for. ENOSYS
+/// before Linux 5.3.
+pub fn pidfd_open(pid: Pid) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: integer-only syscall; it returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.raw(), 0u32) };
+    let fd = std::os::fd::RawFd::try_from(fd).map_err(|_| Errno::EBADF)?;
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: the kernel just returned this descriptor and nothing else owns it.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}

@@ -18,7 +18,9 @@ const MAX: i32 = 64;
 pub struct Signal(u8);
 
 impl Signal {
+    pub const HUP: Signal = Signal(1);
     pub const KILL: Signal = Signal(9);
+    pub const CONT: Signal = Signal(18);
 
     /// `n` as a signal, or `None` outside 1..=64 (0 is "no signal").
     pub fn new(n: i32) -> Option<Signal> {
