@@ -2,9 +2,8 @@
 //! [`Deadline`].
 //!
 //! musl's getaddrinfo cannot be interrupted (its own timeout is 5 s per
-//! attempt) and, with std's lookup code, costs ~28 KB of the binary. This one
-//! does what curl or wget does in a container, and never runs past the
-//! deadline:
+//! attempt). This one does what curl or wget does in a container, and never
+//! runs past the deadline:
 //!
 //! - /etc/hosts first (a regular file, opened non-blocking, at most
 //!   [`MAX_FILE`] bytes; names and aliases compared without case; malformed
@@ -34,8 +33,8 @@
 //! resolv.conf's `options timeout:`, `attempts:` and `rotate` are ignored:
 //! `--timeout` bounds the whole lookup.
 
-use super::http::Deadline;
-use crate::log::Shown;
+use super::deadline::Deadline;
+use super::failure::{DnsFail, Failure, Step};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -298,16 +297,11 @@ enum Said {
     NoData,
 }
 
-/// Why one server gave no usable answer: "no answer" or another reason,
-/// shown as `REASON from SERVER`.
-type Fail = &'static str;
-const SILENT: &str = "no answer";
-
-fn io_fail(e: io::Error) -> Fail {
+fn io_fail(e: io::Error) -> DnsFail {
     match e.kind() {
-        io::ErrorKind::ConnectionRefused => "ICMP port unreachable",
-        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => "no route",
-        _ => "a socket error",
+        io::ErrorKind::ConnectionRefused => DnsFail::PortUnreachable,
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => DnsFail::NoRoute,
+        _ => DnsFail::Socket,
     }
 }
 
@@ -326,7 +320,7 @@ fn query_ids() -> [u16; 2] {
 }
 
 /// Ask `server` for the A and AAAA records of `name` until `until`.
-fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
+fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, DnsFail> {
     let local = if server.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
     let sock = UdpSocket::bind(SocketAddr::new(local, 0)).map_err(io_fail)?;
     sock.connect(SocketAddr::new(server, 53)).map_err(io_fail)?;
@@ -344,7 +338,7 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
             for (q, a) in queries.iter().zip(&answers) {
                 match (q, a) {
                     (Some(q), None) => drop(sock.send(q).map_err(io_fail)?),
-                    (None, _) => return Err("an invalid name"),
+                    (None, _) => return Err(DnsFail::InvalidName),
                     _ => {}
                 }
             }
@@ -352,7 +346,7 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
         }
         // A read timeout of zero means none: stop 1 ms early instead.
         if now + Duration::from_millis(1) >= until {
-            return Err(SILENT);
+            return Err(DnsFail::Silent);
         }
         let wait = until.min(resend).saturating_duration_since(now).max(Duration::from_millis(1));
         sock.set_read_timeout(Some(wait)).map_err(io_fail)?;
@@ -372,16 +366,16 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
         for (q, slot) in queries.iter().zip(answers.iter_mut()) {
             let reply = match parse_reply(msg, q.as_deref().unwrap_or(&[])) {
                 Parsed::NotOurs => continue,
-                Parsed::Malformed => return Err("a malformed reply"),
+                Parsed::Malformed => return Err(DnsFail::Malformed),
                 Parsed::Reply(r) => r,
             };
             match reply.rcode {
-                0 if reply.truncated && reply.addrs.is_empty() => return Err("a truncated reply"),
+                0 if reply.truncated && reply.addrs.is_empty() => return Err(DnsFail::Truncated),
                 0 => *slot = Some(reply.addrs),
-                2 => return Err("SERVFAIL"),
+                2 => return Err(DnsFail::ServFail),
                 3 => return Ok(Said::NxDomain),
-                5 => return Err("REFUSED"),
-                _ => return Err("an error reply"),
+                5 => return Err(DnsFail::Refused),
+                _ => return Err(DnsFail::ErrorReply),
             }
         }
         if let [Some(v4), Some(v6)] = &mut answers {
@@ -407,7 +401,7 @@ fn read_small(path: &str) -> Option<String> {
 
 /// Resolve `name` (not an IP literal, not `localhost`) within the deadline.
 /// The error is one line: `cannot resolve NAME: why`.
-pub fn resolve(name: &str, dl: &Deadline) -> Result<Vec<IpAddr>, String> {
+pub fn resolve(name: &str, dl: &Deadline) -> Result<Vec<IpAddr>, Failure> {
     if let Some(text) = read_small("/etc/hosts") {
         let found = hosts_lookup(&text, name.strip_suffix('.').unwrap_or(name));
         if !found.is_empty() {
@@ -415,22 +409,20 @@ pub fn resolve(name: &str, dl: &Deadline) -> Result<Vec<IpAddr>, String> {
         }
     }
     let conf = parse_resolv_conf(&read_small("/etc/resolv.conf").unwrap_or_default());
-    lookup(name, &conf, dl).map_err(|why| format!("cannot resolve {name}: {why}"))
+    lookup(name, &conf, dl).map_err(|why| Failure::Resolve { name: name.to_string(), why: Box::new(why) })
 }
 
 /// The DNS part of [`resolve`].
-fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String> {
+fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, Failure> {
     let localhost = [(IpAddr::V4(Ipv4Addr::LOCALHOST), "127.0.0.1".to_string())];
     let servers = if conf.servers.is_empty() { &localhost[..] } else { &conf.servers[..] };
     let names = candidates(name, conf);
-    let total = Shown(dl.total).to_string();
     let mut nxdomain = None;
     let mut nodata = None;
-    // Why the last name that no server answered went unanswered:
-    // `SERVFAIL from A; no answer from B within 2s`.
-    let mut failed = String::new();
+    // Why the last name that no server answered went unanswered, server by server.
+    let mut failed = Vec::new();
     for cand in &names {
-        let mut fails = String::new();
+        let mut fails = Vec::new();
         for (i, (server, text)) in servers.iter().enumerate() {
             let Some(left) = dl.remaining() else { break };
             let share = left / u32::try_from(servers.len() - i).unwrap_or(1);
@@ -448,11 +440,7 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
                 }
                 Err(why) => why,
             };
-            let sep = if fails.is_empty() { "" } else { "; " };
-            fails.extend([sep, why, " from ", text]);
-            if why == SILENT {
-                fails.extend([" within ", &total]);
-            }
+            fails.push((why, text.clone()));
         }
         if !fails.is_empty() {
             failed = fails;
@@ -462,16 +450,15 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
         }
     }
     if nodata.is_none() && !failed.is_empty() {
-        return Err(failed);
+        return Err(Failure::DnsServers { fails: failed, total: dl.total });
     }
-    let (what, s) = match (nodata, nxdomain) {
-        (Some(s), _) => ("no address (no A or AAAA record, from ", s),
-        (None, Some(s)) => ("no such host (NXDOMAIN from ", s),
-        _ if names.is_empty() => return Err("not a valid DNS name".into()),
-        _ => return Err(dl.timeout("resolving the name")),
-    };
-    let tried = if names.len() > 1 { ", tried with the search list)" } else { ")" };
-    Err(format!("{what}{s}{tried}"))
+    let search = names.len() > 1;
+    Err(match (nodata, nxdomain) {
+        (Some(s), _) => Failure::DnsNoData { server: s.clone(), search },
+        (None, Some(s)) => Failure::DnsNxDomain { server: s.clone(), search },
+        _ if names.is_empty() => Failure::InvalidName,
+        _ => dl.timeout(Step::Resolving),
+    })
 }
 
 #[cfg(test)]
@@ -745,7 +732,7 @@ mod tests {
         // unreachable ends the lookup at once, well within the deadline.
         let dl = Deadline::new(Duration::from_secs(2));
         let conf = parse_resolv_conf("nameserver 127.0.0.154\n");
-        let e = lookup("db", &conf, &dl).unwrap_err();
+        let e = lookup("db", &conf, &dl).unwrap_err().to_string();
         if e.contains("ICMP port unreachable from 127.0.0.154") {
             assert!(dl.start.elapsed() < Duration::from_secs(1), "{e}");
         } else {

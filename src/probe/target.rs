@@ -3,7 +3,7 @@
 //!
 //! Everything is validated here, before any attempt: a bad target is a usage
 //! error, never something to retry. Credentials (`user:pass@`) are kept only
-//! to build a Basic `Authorization` header; [`Target::shown`] and every error
+//! to build a Basic `Authorization` header; [`ProbeTarget::shown`] and every error
 //! message leave them out.
 
 use crate::error::{Error, Result};
@@ -43,7 +43,7 @@ pub enum Check {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct ProbeTarget {
     pub check: Check,
     /// The target as printed: scheme, host, port, path; never credentials.
     pub shown: String,
@@ -213,7 +213,7 @@ fn basic_auth(userinfo: Option<&str>) -> Option<String> {
 
 /// An `http://` URL (or a `/path`) as a check; `port` defaults to 80, and
 /// `unix` sends the request over that socket instead.
-fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> Target {
+fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> ProbeTarget {
     let Url { userinfo, host: ip, host_text, port: url_port, path, .. } = url;
     let port = url_port.or(port).unwrap_or(80);
     let host = if port == 80 { host_text.clone() } else { format!("{host_text}:{port}") };
@@ -224,10 +224,10 @@ fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> Target {
         }
         None => (Dest::Tcp(ip, port), format!("http://{host_text}:{port}{path}")),
     };
-    Target { check: Check::Http { dest, host, path, auth: basic_auth(userinfo) }, shown, port_note: None }
+    ProbeTarget { check: Check::Http { dest, host, path, auth: basic_auth(userinfo) }, shown, port_note: None }
 }
 
-fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<Target> {
+fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<ProbeTarget> {
     if url.path != "/" {
         return Err(bad(target, format_args!("a tcp:// target has no path")));
     }
@@ -235,11 +235,11 @@ fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<Target> {
         return Err(bad(target, format_args!("missing port (tcp://host:port)")));
     };
     let shown = format!("tcp://{}:{port}", url.host_text);
-    Ok(Target { check: Check::Tcp(url.host, port), shown, port_note: None })
+    Ok(ProbeTarget { check: Check::Tcp(url.host, port), shown, port_note: None })
 }
 
 /// An `http://` or `tcp://` TARGET; `schemes` names those the caller accepts.
-fn url_target(raw: &str, port: Option<u16>, unix: Option<PathBuf>, schemes: &str) -> Result<Target> {
+fn url_target(raw: &str, port: Option<u16>, unix: Option<PathBuf>, schemes: &str) -> Result<ProbeTarget> {
     let url = parse_url(raw)?;
     if let (Some(a), Some(b)) = (url.port, port) {
         if a != b {
@@ -283,7 +283,7 @@ pub fn parse_probe(
     port: Option<u16>,
     unix: Option<PathBuf>,
     vars: &dyn Fn(&str) -> Option<String>,
-) -> Result<Target> {
+) -> Result<ProbeTarget> {
     if unix.is_some() && port.is_some() {
         return Err(Error::config("--port and --unix exclude each other"));
     }
@@ -306,17 +306,17 @@ pub fn parse_probe(
     }
     let (port, note) = probe_port(port, vars)?;
     let local = url(Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), "127.0.0.1", Some(port));
-    Ok(Target { port_note: Some(note), ..http_target(local, None, None) })
+    Ok(ProbeTarget { port_note: Some(note), ..http_target(local, None, None) })
 }
 
 /// One `pidone wait` / `--wait` target.
-pub fn parse_wait(raw: &str) -> Result<Target> {
+pub fn parse_wait(raw: &str) -> Result<ProbeTarget> {
     if let Some(rest) = raw.get(..7).filter(|s| s.eq_ignore_ascii_case("file://")).and(raw.get(7..)) {
         let path = rest.strip_prefix("localhost").unwrap_or(rest);
         if !path.starts_with('/') || path.len() < 2 {
             return Err(bad(raw, format_args!("expected file:///absolute/path")));
         }
-        return Ok(Target {
+        return Ok(ProbeTarget {
             check: Check::File(PathBuf::from(path)),
             shown: format!("file://{path}"),
             port_note: None,

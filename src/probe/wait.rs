@@ -4,11 +4,12 @@
 //! min(interval, time left) but never below [`FLOOR`]. Between rounds the loop
 //! sleeps in `poll` on the signalfd until the next round, the next progress
 //! line (every 5 s) or the deadline, so a signal ends the wait at once; during
-//! an attempt a signal waits at most for that attempt's bound. No threads: a
-//! wait thread would cost more bytes than the whole HTTP client.
+//! an attempt a signal waits at most for that attempt's bound. No threads: one
+//! loop tries the targets and reads the signals.
 
-use super::target::{self, Target};
-use super::{Spec, attempt};
+use super::failure::Failure;
+use super::target::{self, ProbeTarget};
+use super::{HttpCheck, attempt};
 use crate::cli::{Wait, WaitOpts};
 use crate::error::{Error, Result, errno_text};
 use crate::log::{self, Shown};
@@ -23,14 +24,14 @@ pub const FLOOR: Duration = Duration::from_millis(250);
 pub const PROGRESS: Duration = Duration::from_secs(5);
 
 /// How a wait ended, when not with every target answered.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum End {
-    /// The deadline passed; the message names what is pending and why.
-    Timeout(String),
+    /// The deadline passed; the failure names what is pending and why.
+    Timeout(Failure),
     /// Signal N arrived.
     Signal(i32),
     /// The signalfd could not be read.
-    Failed(String),
+    Failed(Failure),
 }
 
 /// Signals that end a wait: every signal whose default action terminates the
@@ -41,11 +42,12 @@ pub fn ends_wait(sig: i32) -> bool {
 }
 
 /// `tcp://db:5432 (connection refused), http://api/ (not tried yet)`.
-fn pending_list(pending: &[(&Target, Option<String>)]) -> String {
+fn pending_list(pending: &[(&ProbeTarget, Option<Failure>)]) -> String {
     let mut out = String::new();
     for (t, last) in pending {
         let sep = if out.is_empty() { "" } else { ", " };
-        out.extend([sep, &t.shown, " (", last.as_deref().unwrap_or("not tried yet"), ")"]);
+        let last = last.as_ref().map_or_else(|| "not tried yet".to_string(), Failure::to_string);
+        out.extend([sep, &t.shown, " (", &last, ")"]);
     }
     out
 }
@@ -57,11 +59,10 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
         std::thread::sleep(d);
         return Ok(());
     };
-    // Round up, so the loop never spins on a sub-millisecond remainder (in u64:
-    // dividing the u128 of `as_micros` links the u128 division routines).
+    // Round up, so the loop never spins on a sub-millisecond remainder.
     let ms = d.as_secs().saturating_mul(1000).saturating_add(u64::from(d.subsec_micros().div_ceil(1000)));
     let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-    let failed = |e| End::Failed(format!("reading signals: {}", errno_text(e)));
+    let failed = |e| End::Failed(Failure::Signals(errno_text(e)));
     if !sys::poll_readable(fd.as_raw_fd(), ms).map_err(failed)? {
         return Ok(());
     }
@@ -77,8 +78,7 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
 }
 
 /// Parse every target first: a bad one is a usage error, never retried.
-pub fn parse_all(raw: &[String]) -> Result<Vec<Target>> {
-    // A plain loop: a `collect::<Result<_>>` chain is a 1 KB adapter of its own.
+pub fn parse_all(raw: &[String]) -> Result<Vec<ProbeTarget>> {
     let mut out = Vec::with_capacity(raw.len());
     for t in raw {
         out.push(target::parse_wait(t)?);
@@ -88,16 +88,16 @@ pub fn parse_all(raw: &[String]) -> Result<Vec<Target>> {
 
 /// Wait for every target; `signals` is a signalfd to watch.
 pub fn wait_all(
-    targets: &[Target],
+    targets: &[ProbeTarget],
     timeout: Duration,
     interval: Duration,
     signals: Option<BorrowedFd<'_>>,
 ) -> std::result::Result<(), End> {
     let start = Instant::now();
     let deadline = start + timeout;
-    let spec = Spec::plain();
+    let spec = HttpCheck::plain();
     // The targets still to answer, each with why its last attempt failed.
-    let mut pending: Vec<(&Target, Option<String>)> = targets.iter().map(|t| (t, None)).collect();
+    let mut pending: Vec<(&ProbeTarget, Option<Failure>)> = targets.iter().map(|t| (t, None)).collect();
     let mut next_progress = start + PROGRESS;
     loop {
         let round = Instant::now();
@@ -126,8 +126,8 @@ pub fn wait_all(
         loop {
             let now = Instant::now();
             if now >= deadline {
-                let what = pending_list(&pending);
-                return Err(End::Timeout(format!("timed out after {} waiting for {what}", Shown(timeout))));
+                let pending = pending_list(&pending);
+                return Err(End::Timeout(Failure::WaitTimedOut { total: timeout, pending }));
             }
             if now >= next_progress {
                 let left = deadline - now;
@@ -206,6 +206,24 @@ pub fn wait_main(opts: Wait) -> i32 {
 mod tests {
     use super::*;
 
+    /// A fresh directory of this test, removed when it goes out of scope.
+    struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        fn new() -> TempDir {
+            let dir = std::env::temp_dir().join(format!("pidone-wait-unit-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn which_signals_end_a_wait() {
         for sig in [1, 2, 3, 10, 12, 13, 14, 15, 34, 64] {
@@ -218,17 +236,15 @@ mod tests {
 
     #[test]
     fn files_and_timeouts() {
-        let dir = std::env::temp_dir().join(format!("pidone-wait-unit-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        let f = dir.join("ready");
+        let dir = TempDir::new();
+        let f = dir.0.join("ready");
         let targets = parse_all(&[format!("file://{}", f.display())]).unwrap();
         let t0 = Instant::now();
         let r = wait_all(&targets, Duration::from_millis(300), Duration::from_millis(50), None);
         let e = r.unwrap_err();
-        assert!(matches!(&e, End::Timeout(m) if m.contains("ready")), "{e:?}");
+        assert!(matches!(&e, End::Timeout(m) if m.to_string().contains("ready")), "{e:?}");
         assert!(t0.elapsed() < Duration::from_millis(600));
         std::fs::write(&f, "").unwrap();
-        assert_eq!(wait_all(&targets, Duration::from_secs(2), Duration::from_millis(50), None), Ok(()));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(wait_all(&targets, Duration::from_secs(2), Duration::from_millis(50), None).is_ok());
     }
 }
