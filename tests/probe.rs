@@ -367,3 +367,48 @@ fn long_targets_stay_within_300_bytes() {
     assert_eq!(rc, 1);
     assert!(out.trim_end().len() <= 300 && out.trim_end().ends_with("..."), "{}", out.len());
 }
+
+/// A non-blocking connect to the Unix socket at `path`: true when the
+/// connection was queued, false when the listener's queue is full (EAGAIN).
+fn queue_connect(path: &std::path::Path, keep: &mut Vec<std::os::fd::OwnedFd>) -> bool {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0);
+    keep.push(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(path.as_os_str().as_bytes()) {
+        *d = *s as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    let rc = unsafe { libc::connect(fd, (&addr as *const libc::sockaddr_un).cast(), len) };
+    let e = std::io::Error::last_os_error();
+    assert!(rc == 0 || e.raw_os_error() == Some(libc::EAGAIN), "{e}");
+    rc == 0
+}
+
+#[test]
+fn unix_socket_with_a_full_backlog_ends_at_the_timeout() {
+    use std::os::fd::AsRawFd;
+    let dir = common::TempDir::new("probe-backlog");
+    let path = dir.join("full.sock");
+    // A listener that never accepts, its backlog cut to 0, filled by
+    // connections queued until the next one is refused with EAGAIN.
+    let l = UnixListener::bind(&path).unwrap();
+    assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
+    let mut queued = Vec::new();
+    let mut full = false;
+    for _ in 0..16 {
+        if !queue_connect(&path, &mut queued) {
+            full = true;
+            break;
+        }
+    }
+    assert!(full, "the accept queue never filled");
+    let (rc, out, err, took) = probe(&["--unix", path.to_str().unwrap(), "--timeout", "1s", "/"]);
+    assert_eq!(rc, 1, "{out} {err}");
+    assert!(took < Duration::from_secs(2), "took {took:?}: {out}");
+    assert!(out.contains("timed out after 1s connecting"), "{out}");
+    drop(l);
+}

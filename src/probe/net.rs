@@ -50,9 +50,10 @@ pub fn connect_tcp(host: &Host, port: u16, dl: &Deadline) -> Result<TcpStream, F
     Err(last)
 }
 
+/// Connect to the Unix socket at `path`. A listener whose accept queue is
+/// full (an overloaded app) makes the connect wait: at most the time left.
 pub fn connect_unix(path: &Path, dl: &Deadline) -> Result<UnixStream, Failure> {
-    dl.left(Step::Connecting)?;
-    // A Unix connect does not wait for the server: it succeeds, or fails at once.
-    UnixStream::connect(path)
+    let left = dl.left(Step::Connecting)?;
+    crate::sys::connect_unix(path, left)
         .map_err(|e| Failure::Unix { path: path.to_path_buf(), why: Box::new(dl.io_failure(&e, Step::Connecting)) })
 }
