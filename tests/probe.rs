@@ -412,3 +412,31 @@ fn unix_socket_with_a_full_backlog_ends_at_the_timeout() {
     assert!(out.contains("timed out after 1s connecting"), "{out}");
     drop(l);
 }
+
+#[test]
+fn passwords_with_slashes_hashes_and_queries_are_sent_but_never_printed() {
+    let s = serve(Act::Answer("ok"));
+    let url = format!("http://probe:pw/S3CRET?#x@127.0.0.1:{}/auth", s.port);
+    let (rc, out, err, _) = probe(&[&url]);
+    assert_eq!(rc, 0, "{out} {err}");
+    assert!(!out.contains("S3CRET") && !err.contains("S3CRET"), "{out} {err}");
+    let req = s.requests().into_iter().find(|r| r.contains("/auth")).unwrap();
+    assert!(req.contains("Authorization: Basic cHJvYmU6cHcvUzNDUkVUPyN4\r\n"), "{req}");
+    let closed = closed_port();
+    for url in [
+        format!("http://u:p/S3CRET@127.0.0.1:{closed}/"),
+        format!("http://u:p#S3CRET@127.0.0.1:{closed}/"),
+        format!("http://u:p?S3CRET@127.0.0.1:{closed}/"),
+        "http://u:p/S3CRET@[::1/".to_string(),
+        "http://u:p/S3CRET@h:99999/".to_string(),
+        "https://u:p/S3CRET@h/".to_string(),
+    ] {
+        let (rc, out, err, _) = probe(&["--timeout", "1s", &url]);
+        assert_eq!(rc, 1, "{url}: {out} {err}");
+        assert!(!out.contains("S3CRET") && !err.contains("S3CRET"), "{url}: {out} {err}");
+        let wait = common::output(common::plain(["wait", "--wait-timeout", "300ms", &url]), Duration::from_secs(5));
+        let err = common::stderr(&wait);
+        assert!(matches!(common::code(wait.status), 1 | 125), "{url}: {err}");
+        assert!(!err.contains("S3CRET"), "{url}: {err}");
+    }
+}

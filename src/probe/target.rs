@@ -63,12 +63,23 @@ struct Url<'a> {
     path: String,
 }
 
-/// A URL's scheme, its userinfo (up to the authority's last `@`), host and
-/// port, and the rest (path, query, fragment).
+/// A URL's scheme, its userinfo, host and port, and the rest (path, query,
+/// fragment).
+///
+/// Where the userinfo ends: a password may hold an unencoded `/`, `?`, `#` or
+/// `@`, so the authority cannot simply end at the first `/`, `?` or `#`. The
+/// rule: when an `@` follows `://`, the authority ends at the first `/`, `?`
+/// or `#` after the FIRST `@`, and the userinfo is everything up to the LAST
+/// `@` before that end. So `http://u:p/ss@h/x` has the password `p/ss` and the
+/// path `/x`, and `http://u:p@h/a@b` the path `/a@b`; an `@` in the path or
+/// query of a URL without credentials is written `%40`. Parsing and
+/// [`redact`] share this rule, so no message shows text sent as credentials.
 fn split_url(s: &str) -> Option<(&str, Option<&str>, &str, &str)> {
     let i = s.as_bytes().windows(3).position(|w| w == b"://")?;
     let (scheme, rest) = (s.get(..i)?, s.get(i + 3..)?);
-    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let from = rest.find('@').unwrap_or(0);
+    let end = rest.get(from..)?.find(['/', '?', '#']).map_or(rest.len(), |e| from + e);
+    let (authority, tail) = rest.split_at_checked(end)?;
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
         None => (None, authority),
@@ -76,10 +87,12 @@ fn split_url(s: &str) -> Option<(&str, Option<&str>, &str, &str)> {
     Some((scheme, userinfo, hostport, tail))
 }
 
-/// `s` with any `user:pass@` removed, for messages about a target that may not parse.
+/// `s` with any `user:pass@` removed, for messages about a target that may not
+/// parse. Without `://`, everything up to the last `@` is left out too.
 pub fn redact(s: &str) -> String {
     match split_url(s) {
         Some((scheme, Some(_), hostport, tail)) => format!("{scheme}://{hostport}{tail}"),
+        None if s.contains('@') => format!("…@{}", s.rsplit_once('@').map_or("", |(_, h)| h)),
         _ => s.to_string(),
     }
 }
@@ -397,6 +410,27 @@ mod tests {
             assert!(!e.msg.contains("a:b@"), "{}", e.msg);
         }
         assert_eq!(redact("http://u:p@h:1/p@q"), "http://h:1/p@q");
+    }
+
+    #[test]
+    fn passwords_with_slashes_hashes_and_queries_stay_hidden() {
+        for pw in ["pw/SECRET", "pw#SECRET", "pw?SECRET", "pw/S?E#C@RET", "pw@SECRET"] {
+            for host in ["127.0.0.1:8080", "127.0.0.1:80x", "h", "[::1", "a b", ""] {
+                let raw = format!("http://user:{pw}@{host}/p");
+                let text = match parse_probe(Some(&raw), None, None, &none) {
+                    Ok(t) => {
+                        let Check::Http { auth, .. } = &t.check else { panic!("{raw}") };
+                        let creds = format!("user:{pw}");
+                        assert_eq!(auth.as_deref(), Some(format!("Basic {}", base64(creds.as_bytes())).as_str()));
+                        t.shown
+                    }
+                    Err(e) => e.msg.clone(),
+                };
+                assert!(!text.contains("SECRET") && !text.contains("pw"), "{raw}: {text}");
+                assert!(!redact(&raw).contains("SECRET"), "{raw}");
+            }
+        }
+        assert!(!redact("http:/user:pw@h/").contains("pw"));
     }
 
     #[test]
