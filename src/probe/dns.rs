@@ -28,7 +28,11 @@
 //!   left (the last one all of it), and unanswered queries are sent again
 //!   halfway through the share (at least every second);
 //! - a truncated (TC) reply counts for the addresses it carries; one that
-//!   carries none is a failure of that server (there is no TCP fallback).
+//!   carries none is a failure of that query (there is no TCP fallback);
+//! - the A and AAAA queries are judged together, as glibc does: addresses
+//!   from either are used even when the other query failed (SERVFAIL, an
+//!   empty truncated reply, NXDOMAIN) or went unanswered. Once one query has
+//!   its outcome, the other gets at most [`OTHER_QUERY`] more.
 //!
 //! resolv.conf's `options timeout:`, `attempts:` and `rotate` are ignored:
 //! `--timeout` bounds the whole lookup.
@@ -49,6 +53,9 @@ const MAX_NDOTS: usize = 15;
 const MAX_RECORDS: usize = 64;
 /// Largest encoded name (RFC 1035).
 const MAX_NAME: usize = 255;
+/// Once the A or the AAAA query has its outcome, how much longer the other
+/// one is waited for.
+pub const OTHER_QUERY: Duration = Duration::from_millis(250);
 
 const TYPE_A: u16 = 1;
 const TYPE_AAAA: u16 = 28;
@@ -297,6 +304,37 @@ enum Said {
     NoData,
 }
 
+/// What one query (A or AAAA) brought back from one server.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The records of its type (none: the name has none of that type).
+    Addrs(Vec<IpAddr>),
+    NxDomain,
+    Failed(DnsFail),
+}
+
+/// What the server said about the name, from the outcomes of its two
+/// queries (None: unanswered): any address wins, then NXDOMAIN, then "no
+/// address" when both queries answered without one, else the failure.
+fn combine(outcomes: [Option<Outcome>; 2]) -> Result<Said, DnsFail> {
+    let (mut addrs, mut nx, mut empty, mut failed) = (Vec::new(), false, 0, None);
+    for outcome in outcomes {
+        match outcome {
+            Some(Outcome::Addrs(v)) if v.is_empty() => empty += 1,
+            Some(Outcome::Addrs(mut v)) => addrs.append(&mut v),
+            Some(Outcome::NxDomain) => nx = true,
+            Some(Outcome::Failed(f)) => failed = failed.or(Some(f)),
+            None => {}
+        }
+    }
+    match () {
+        () if !addrs.is_empty() => Ok(Said::Addrs(addrs)),
+        () if nx => Ok(Said::NxDomain),
+        () if empty == 2 => Ok(Said::NoData),
+        () => Err(failed.unwrap_or(DnsFail::Silent)),
+    }
+}
+
 fn io_fail(e: io::Error) -> DnsFail {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => DnsFail::PortUnreachable,
@@ -326,11 +364,13 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, DnsFail> {
     sock.connect(SocketAddr::new(server, 53)).map_err(io_fail)?;
     let [id4, id6] = query_ids();
     let queries = [encode_query(id4, name, TYPE_A), encode_query(id6, name, TYPE_AAAA)];
-    let mut answers: [Option<Vec<IpAddr>>; 2] = [None, None];
+    let mut answers: [Option<Outcome>; 2] = [None, None];
     let every = (until.saturating_duration_since(Instant::now()) / 2)
         .min(Duration::from_secs(1))
         .max(Duration::from_millis(50));
     let mut resend = Instant::now();
+    // Until when to listen: `until`, or less once one query has its outcome.
+    let mut stop = until;
     let mut buf = [0u8; 1500];
     loop {
         let now = Instant::now();
@@ -345,10 +385,10 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, DnsFail> {
             resend = now + every;
         }
         // A read timeout of zero means none: stop 1 ms early instead.
-        if now + Duration::from_millis(1) >= until {
-            return Err(DnsFail::Silent);
+        if now + Duration::from_millis(1) >= stop {
+            return combine(answers);
         }
-        let wait = until.min(resend).saturating_duration_since(now).max(Duration::from_millis(1));
+        let wait = stop.min(resend).saturating_duration_since(now).max(Duration::from_millis(1));
         sock.set_read_timeout(Some(wait)).map_err(io_fail)?;
         let n = match sock.recv(&mut buf) {
             Ok(n) => n,
@@ -364,23 +404,23 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, DnsFail> {
         };
         let msg = buf.get(..n).unwrap_or(&[]);
         for (q, slot) in queries.iter().zip(answers.iter_mut()) {
-            let reply = match parse_reply(msg, q.as_deref().unwrap_or(&[])) {
+            let outcome = match parse_reply(msg, q.as_deref().unwrap_or(&[])) {
                 Parsed::NotOurs => continue,
-                Parsed::Malformed => return Err(DnsFail::Malformed),
-                Parsed::Reply(r) => r,
+                Parsed::Malformed => Outcome::Failed(DnsFail::Malformed),
+                Parsed::Reply(r) => match r.rcode {
+                    0 if r.truncated && r.addrs.is_empty() => Outcome::Failed(DnsFail::Truncated),
+                    0 => Outcome::Addrs(r.addrs),
+                    2 => Outcome::Failed(DnsFail::ServFail),
+                    3 => Outcome::NxDomain,
+                    5 => Outcome::Failed(DnsFail::Refused),
+                    _ => Outcome::Failed(DnsFail::ErrorReply),
+                },
             };
-            match reply.rcode {
-                0 if reply.truncated && reply.addrs.is_empty() => return Err(DnsFail::Truncated),
-                0 => *slot = Some(reply.addrs),
-                2 => return Err(DnsFail::ServFail),
-                3 => return Ok(Said::NxDomain),
-                5 => return Err(DnsFail::Refused),
-                _ => return Err(DnsFail::ErrorReply),
-            }
+            *slot = Some(outcome);
+            stop = stop.min(Instant::now() + OTHER_QUERY);
         }
-        if let [Some(v4), Some(v6)] = &mut answers {
-            v4.append(v6);
-            return Ok(if v4.is_empty() { Said::NoData } else { Said::Addrs(std::mem::take(v4)) });
+        if answers.iter().all(Option::is_some) {
+            return combine(answers);
         }
     }
 }
@@ -724,6 +764,29 @@ mod tests {
             n += 1;
         }
         assert!(n > 1000, "only {n} inputs");
+    }
+
+    #[test]
+    fn a_and_aaaa_outcomes_combine_as_in_glibc() {
+        let a = || Some(Outcome::Addrs(vec![ip("10.0.0.1")]));
+        let aaaa = || Some(Outcome::Addrs(vec![ip("fd00::1")]));
+        let fail = |f| Some(Outcome::Failed(f));
+        assert_eq!(combine([a(), aaaa()]), Ok(Said::Addrs(vec![ip("10.0.0.1"), ip("fd00::1")])));
+        for other in [None, Some(Outcome::NxDomain), fail(DnsFail::ServFail), fail(DnsFail::Truncated)] {
+            let other2 = match &other {
+                Some(Outcome::NxDomain) => Some(Outcome::NxDomain),
+                Some(Outcome::Failed(f)) => fail(*f),
+                _ => None,
+            };
+            assert_eq!(combine([a(), other]), Ok(Said::Addrs(vec![ip("10.0.0.1")])));
+            assert_eq!(combine([other2, aaaa()]), Ok(Said::Addrs(vec![ip("fd00::1")])));
+        }
+        let empty = || Some(Outcome::Addrs(Vec::new()));
+        assert_eq!(combine([empty(), empty()]), Ok(Said::NoData));
+        assert_eq!(combine([Some(Outcome::NxDomain), None]), Ok(Said::NxDomain));
+        assert_eq!(combine([empty(), None]), Err(DnsFail::Silent));
+        assert_eq!(combine([empty(), fail(DnsFail::ServFail)]), Err(DnsFail::ServFail));
+        assert_eq!(combine([None, None]), Err(DnsFail::Silent));
     }
 
     #[test]
