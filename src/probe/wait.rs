@@ -86,7 +86,9 @@ pub fn parse_all(raw: &[String]) -> Result<Vec<ProbeTarget>> {
     Ok(out)
 }
 
-/// Wait for every target; `signals` is a signalfd to watch.
+/// Wait for every target; `signals` is a signalfd to watch. A `timeout` of
+/// zero means no limit; with one, every target is still tried at least once
+/// before the timeout can end the wait.
 pub fn wait_all(
     targets: &[ProbeTarget],
     timeout: Duration,
@@ -94,9 +96,12 @@ pub fn wait_all(
     signals: Option<BorrowedFd<'_>>,
 ) -> std::result::Result<(), End> {
     let start = Instant::now();
-    let deadline = start + timeout;
+    // None: no limit (a zero timeout, or one beyond what an Instant holds).
+    let deadline = if timeout.is_zero() { None } else { start.checked_add(timeout) };
+    let passed = |now: Instant| deadline.is_some_and(|d| now >= d);
     let spec = HttpCheck::plain();
-    // The targets still to answer, each with why its last attempt failed.
+    // The targets still to answer, each with why its last attempt failed
+    // (None: not tried yet).
     let mut pending: Vec<(&ProbeTarget, Option<Failure>)> = targets.iter().map(|t| (t, None)).collect();
     let mut next_progress = start + PROGRESS;
     loop {
@@ -105,10 +110,12 @@ pub fn wait_all(
         while let Some((t, last)) = pending.get_mut(i) {
             sleep_watching(signals, Duration::ZERO)?;
             let now = Instant::now();
-            if now >= deadline {
-                break;
+            if passed(now) && last.is_some() {
+                i += 1;
+                continue;
             }
-            match attempt(t, &spec, interval.min(deadline - now).max(FLOOR)) {
+            let left = deadline.map_or(interval, |d| d.saturating_duration_since(now));
+            match attempt(t, &spec, interval.min(left).max(FLOOR)) {
                 Ok(()) => {
                     log::info!("{} answered after {}", t.shown, Shown(start.elapsed()));
                     pending.remove(i);
@@ -125,20 +132,24 @@ pub fn wait_all(
         }
         loop {
             let now = Instant::now();
-            if now >= deadline {
+            if passed(now) {
                 let pending = pending_list(&pending);
                 return Err(End::Timeout(Failure::WaitTimedOut { total: timeout, pending }));
             }
             if now >= next_progress {
-                let left = deadline - now;
-                log::warning!("still waiting for {} ({} left)", pending_list(&pending), Shown(left));
+                match deadline {
+                    Some(d) => log::warning!(
+                        "still waiting for {} ({} left)",
+                        pending_list(&pending),
+                        Shown(d.saturating_duration_since(now))
+                    ),
+                    None => log::warning!("still waiting for {} (no time limit)", pending_list(&pending)),
+                }
                 next_progress = now + PROGRESS;
             }
-            let next_round = round + interval;
-            if now >= next_round {
-                break;
-            }
-            sleep_watching(signals, next_round.min(next_progress).min(deadline) - now)?;
+            let Some(next_round) = round.checked_add(interval).filter(|&r| r > now) else { break };
+            let wake = deadline.map_or(next_round.min(next_progress), |d| next_round.min(next_progress).min(d));
+            sleep_watching(signals, wake.saturating_duration_since(now))?;
         }
     }
 }
@@ -210,8 +221,8 @@ mod tests {
     struct TempDir(std::path::PathBuf);
 
     impl TempDir {
-        fn new() -> TempDir {
-            let dir = std::env::temp_dir().join(format!("pidone-wait-unit-{}", std::process::id()));
+        fn new(tag: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!("pidone-wait-unit-{tag}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             TempDir(dir)
@@ -236,7 +247,7 @@ mod tests {
 
     #[test]
     fn files_and_timeouts() {
-        let dir = TempDir::new();
+        let dir = TempDir::new("files");
         let f = dir.0.join("ready");
         let targets = parse_all(&[format!("file://{}", f.display())]).unwrap();
         let t0 = Instant::now();
@@ -246,5 +257,31 @@ mod tests {
         assert!(t0.elapsed() < Duration::from_millis(600));
         std::fs::write(&f, "").unwrap();
         assert!(wait_all(&targets, Duration::from_secs(2), Duration::from_millis(50), None).is_ok());
+    }
+
+    #[test]
+    fn every_target_is_tried_once_and_zero_means_no_limit() {
+        let dir = TempDir::new("once");
+        let (ready, missing) = (dir.0.join("ready"), dir.0.join("missing"));
+        std::fs::write(&ready, "").unwrap();
+        let targets = parse_all(&[format!("file://{}", ready.display())]).unwrap();
+        // A timeout that has passed before the first attempt still lets every target be tried.
+        assert!(wait_all(&targets, Duration::from_nanos(1), Duration::from_millis(50), None).is_ok());
+        let both = parse_all(&[format!("file://{}", missing.display()), format!("file://{}", ready.display())]);
+        let e = wait_all(&both.unwrap(), Duration::from_nanos(1), Duration::from_millis(50), None).unwrap_err();
+        let End::Timeout(why) = e else { panic!("{e:?}") };
+        let why = why.to_string();
+        assert!(why.contains("missing (") && !why.contains("ready") && !why.contains("not tried"), "{why}");
+        // Zero: no limit; the file appears after 300 ms.
+        let targets = parse_all(&[format!("file://{}", missing.display())]).unwrap();
+        let m = missing.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::write(m, "").unwrap();
+        });
+        let t0 = Instant::now();
+        assert!(wait_all(&targets, Duration::ZERO, Duration::from_millis(50), None).is_ok());
+        assert!(t0.elapsed() >= Duration::from_millis(250), "{:?}", t0.elapsed());
+        t.join().unwrap();
     }
 }
