@@ -440,3 +440,39 @@ fn passwords_with_slashes_hashes_and_queries_are_sent_but_never_printed() {
         assert!(!err.contains("S3CRET"), "{url}: {err}");
     }
 }
+
+/// A server that reads the request, sends `reply`, and keeps the connection
+/// open (up to 5 s) without another byte.
+fn serve_raw(reply: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                read_request(&mut s);
+                let _ = s.write_all(reply.as_bytes());
+                std::thread::sleep(Duration::from_secs(5));
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn status_codes_are_three_digits_from_100_to_599() {
+    for reply in ["HTTP/1.1 999 Nonsense\r\n\r\nbody", "HTTP/1.1 000 Nothing\r\n\r\nbody"] {
+        let port = serve_raw(reply).to_string();
+        let (rc, out, _, took) = probe(&["--timeout", "2s", "--port", &port, "--body-contains", "needle", "/"]);
+        assert_eq!(rc, 1, "{reply:?}: {out}");
+        assert!(took < Duration::from_millis(1000), "{reply:?} took {took:?}: {out}");
+        assert!(!out.contains(" -> "), "no status is reported for {reply:?}: {out}");
+    }
+    let s = serve(Act::Answer("ok"));
+    let p = s.port.to_string();
+    assert_eq!(probe(&["--port", &p, "--expect", "200", "/"]).0, 0);
+    for bad in ["0200", "200-0399", "000", "999"] {
+        let (rc, _, err, _) = probe(&["--port", &p, "--expect", bad, "/"]);
+        assert_eq!(rc, 1, "--expect {bad}: {err}");
+        assert!(err.starts_with("pidone: error: "), "--expect {bad}: {err}");
+    }
+}

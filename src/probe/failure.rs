@@ -142,7 +142,10 @@ pub enum Failure {
     Tls,
     BadVersion,
     BadStatus,
+    /// Three digits, but not a status code (100-599).
+    StatusRange(u16),
     BadHeader,
+
     BadChunk,
     /// A valid response judged unhealthy.
     Unhealthy {
@@ -203,7 +206,9 @@ impl fmt::Display for Failure {
             Failure::Tls => f.write_str("not an HTTP response (the server speaks TLS?)"),
             Failure::BadVersion => f.write_str("not an HTTP response (invalid HTTP version)"),
             Failure::BadStatus => f.write_str("not an HTTP response (invalid response status)"),
+            Failure::StatusRange(status) => write!(f, "not an HTTP response (status {status:03} is outside 100-599)"),
             Failure::BadHeader => f.write_str("not an HTTP response (invalid header)"),
+
             Failure::BadChunk => f.write_str("invalid chunked encoding in the body"),
             Failure::Unhealthy { status, why } => write!(f, "status {status}{why}"),
             Failure::NotApplicable(what) => f.write_str(what),

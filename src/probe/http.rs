@@ -192,6 +192,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
         }
         _ => return Err(bad(Failure::BadStatus)),
     };
+    if !(100..=599).contains(&status) {
+        return Err(bad(Failure::StatusRange(status)));
+    }
     let mut head = Head { status, len: 0, chunked: false, length: None };
     for count in 0.. {
         let Some((line, next)) = line_at(buf, pos) else { return Ok(None) };
@@ -459,6 +462,10 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nBad Name: x\r\n",
             b"HTTP/1.1 200 OK\r\nX: a\x01b\r\n",
             b"HTTP/1.1 200 OK\r\nNoColon\r\n",
+            b"HTTP/1.1 000 X\r\n",
+            b"HTTP/1.1 999 X\r\n",
+            b"HTTP/1.1 099 X\r\n",
+            b"HTTP/1.1 600 X\r\n",
         ] {
             assert!(parse_head(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }

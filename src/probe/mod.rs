@@ -42,7 +42,8 @@ pub struct Expect {
 
 impl Expect {
     pub fn parse(s: &str) -> Result<Expect> {
-        let code = |c: &str| target::number(c.trim(), 100..=599);
+        // Three digits: `0200` is not a status code.
+        let code = |c: &str| Some(c.trim()).filter(|c| c.len() == 3).and_then(|c| target::number(c, 100..=599));
         let mut ranges = Vec::new();
         let mut text = String::new();
         for item in s.split(',') {
@@ -264,7 +265,7 @@ mod tests {
             assert_eq!(e.contains(s), ok, "{s}");
         }
         assert!(Expect::parse("2xx").unwrap().contains(299));
-        for bad in ["", "abc", "99", "600", "300-200", "200,", "2-", "+200", "6xx"] {
+        for bad in ["", "abc", "99", "600", "300-200", "200,", "2-", "+200", "6xx", "0200", "200-0300", "000", "999"] {
             assert!(Expect::parse(bad).is_err(), "{bad}");
         }
     }
