@@ -459,6 +459,21 @@ fn serve_raw(reply: &'static str) -> u16 {
 }
 
 #[test]
+fn malformed_responses_are_unhealthy_at_once() {
+    for reply in [
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nbody",
+        "HTTP/1.1 200 OK\r\nContent-Length: 12345678901234567890123\r\n\r\nbody",
+        "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nbody",
+    ] {
+        let port = serve_raw(reply).to_string();
+        let (rc, out, _, took) = probe(&["--timeout", "2s", "--port", &port, "--body-contains", "needle", "/"]);
+        assert_eq!(rc, 1, "{reply:?}: {out}");
+        assert!(took < Duration::from_millis(1000), "{reply:?} took {took:?}: {out}");
+    }
+}
+
+#[test]
 fn status_codes_are_three_digits_from_100_to_599() {
     for reply in ["HTTP/1.1 999 Nonsense\r\n\r\nbody", "HTTP/1.1 000 Nothing\r\n\r\nbody"] {
         let port = serve_raw(reply).to_string();

@@ -145,7 +145,10 @@ pub enum Failure {
     /// Three digits, but not a status code (100-599).
     StatusRange(u16),
     BadHeader,
-
+    /// A Content-Length that is not one decimal number.
+    BadLength,
+    /// `101 Switching Protocols` where a body was to be searched.
+    Switched,
     BadChunk,
     /// A valid response judged unhealthy.
     Unhealthy {
@@ -208,7 +211,8 @@ impl fmt::Display for Failure {
             Failure::BadStatus => f.write_str("not an HTTP response (invalid response status)"),
             Failure::StatusRange(status) => write!(f, "not an HTTP response (status {status:03} is outside 100-599)"),
             Failure::BadHeader => f.write_str("not an HTTP response (invalid header)"),
-
+            Failure::BadLength => f.write_str("not an HTTP response (invalid Content-Length)"),
+            Failure::Switched => f.write_str("status 101 switches protocols: there is no body to search"),
             Failure::BadChunk => f.write_str("invalid chunked encoding in the body"),
             Failure::Unhealthy { status, why } => write!(f, "status {status}{why}"),
             Failure::NotApplicable(what) => f.write_str(what),

@@ -215,11 +215,26 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
         if name.eq_ignore_ascii_case(b"transfer-encoding") {
             head.chunked |= value.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case(b"content-length") {
-            head.length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+            // One decimal number; repeats (`5, 5` or a second header) must agree.
+            for v in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                match (content_length(v), head.length) {
+                    (Some(n), None) => head.length = Some(n),
+                    (Some(n), Some(m)) if n == m => {}
+                    _ => return Err(bad(Failure::BadLength)),
+                }
+            }
         }
     }
     head.len = pos;
     Ok(Some(head))
+}
+
+/// A Content-Length value: 1 to 19 decimal digits (so it fits a u64).
+fn content_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &b| Some(n * 10 + u64::from(char::from(b).to_digit(10)?)))
 }
 
 /// The size on a chunk-size line: up to 16 hex digits, then optional
@@ -260,6 +275,9 @@ pub fn exchange(c: &mut dyn Stream, req: &Request, needle: Option<&[u8]>, dl: &D
         len += n;
     };
     let elapsed = dl.start.elapsed();
+    if needle.is_some() && head.status == 101 {
+        return Err(Failure::Switched);
+    }
     let found = match needle {
         Some(n) if req.method == Method::Get && !matches!(head.status, 204 | 304) => {
             let start = buf.get(head.len..len).unwrap_or(&[]).to_vec();
@@ -431,6 +449,19 @@ mod tests {
     }
 
     #[test]
+    fn a_body_search_ends_at_once_on_101_and_bad_lengths() {
+        for input in [
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\nneedle",
+            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nneedle",
+            "HTTP/1.1 999 X\r\n\r\nneedle",
+        ] {
+            let e = run(input, 4096, Some("needle")).0.unwrap_err();
+            assert!(e.contains("101") || e.contains("not an HTTP response"), "{e}");
+        }
+        assert_eq!(run("HTTP/1.1 101 Switching Protocols\r\n\r\n", 4096, None).0.unwrap().status, 101);
+    }
+
+    #[test]
     fn body_search_stops_at_64k() {
         let mut s = String::from("HTTP/1.1 200 OK\r\n\r\n");
         s.push_str(&"x".repeat(MAX_BODY - 2));
@@ -466,9 +497,22 @@ mod tests {
             b"HTTP/1.1 999 X\r\n",
             b"HTTP/1.1 099 X\r\n",
             b"HTTP/1.1 600 X\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 12345678901234567890123\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\n",
         ] {
             assert!(parse_head(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+        for (ok, len) in [(&b"HTTP/1.1 599 X\r\nContent-Length: 2, 2\r\n\r\n"[..], 2), (b"HTTP/1.1 100 X\r\n\r\n", 0)] {
+            let h = parse_head(ok).unwrap().unwrap();
+            assert_eq!(h.length.unwrap_or(0), len);
+        }
+        let h = parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.length, Some(7));
+        assert_eq!(content_length(b"9999999999999999999"), Some(9_999_999_999_999_999_999));
         assert_eq!(chunk_size(b"1aF ; x=y"), Some(0x1af));
         assert_eq!(chunk_size(b"ffffffffffffffff"), Some(u64::MAX));
         for bad in [&b""[..], b"+1", b"g", b"1 2", b"10000000000000000"] {
