@@ -6,6 +6,8 @@ use crate::error::io_text;
 use std::io;
 use std::time::{Duration, Instant};
 
+const YEAR: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The one deadline of a check.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline {
@@ -17,7 +19,9 @@ pub struct Deadline {
 impl Deadline {
     pub fn new(total: Duration) -> Deadline {
         let start = Instant::now();
-        Deadline { start, end: start + total, total }
+        // A bound beyond what an Instant can hold ends a year from now.
+        let end = start.checked_add(total).or_else(|| start.checked_add(YEAR)).unwrap_or(start);
+        Deadline { start, end, total }
     }
 
     /// Time left; None once the deadline has passed.
@@ -44,5 +48,18 @@ impl Deadline {
             io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => Failure::ClosedBy(step),
             _ => Failure::Os(io_text(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_bounds_do_not_overflow() {
+        let dl = Deadline::new(Duration::MAX);
+        assert!(dl.remaining().is_some_and(|left| left > Duration::from_secs(3600)));
+        assert!(dl.timeout(Step::Connecting).to_string().starts_with("timed out after "));
+        assert!(Deadline::new(Duration::ZERO).remaining().is_none());
     }
 }
