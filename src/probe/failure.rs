@@ -155,8 +155,10 @@ pub enum Failure {
         status: u16,
         why: Complaint,
     },
-    /// A check that the caller cannot run (a file in a probe, say).
-    NotApplicable(&'static str),
+    /// An HTTP exchange asked of a target that is not HTTP.
+    NotHttp,
+    /// A `file://` target given to the probe, which checks only HTTP and TCP.
+    NotProbeTarget,
     /// The wait's deadline passed; `pending` lists what did not answer.
     WaitTimedOut {
         total: Duration,
@@ -177,9 +179,10 @@ impl fmt::Display for Failure {
             Failure::Unix { path, why } => write!(f, "unix:{}: {why}", path.display()),
             Failure::Addresses { last, tried, same, localhost } => {
                 let how = if *same { "on" } else { "the last of" };
-                match localhost {
-                    true => write!(f, "{last} ({how} 127.0.0.1 and ::1)"),
-                    false => write!(f, "{last} ({how} {tried} addresses)"),
+                if *localhost {
+                    write!(f, "{last} ({how} 127.0.0.1 and ::1)")
+                } else {
+                    write!(f, "{last} ({how} {tried} addresses)")
                 }
             }
             Failure::NoAddress => f.write_str("no address"),
@@ -215,7 +218,8 @@ impl fmt::Display for Failure {
             Failure::Switched => f.write_str("status 101 switches protocols: there is no body to search"),
             Failure::BadChunk => f.write_str("invalid chunked encoding in the body"),
             Failure::Unhealthy { status, why } => write!(f, "status {status}{why}"),
-            Failure::NotApplicable(what) => f.write_str(what),
+            Failure::NotHttp => f.write_str("not an HTTP target"),
+            Failure::NotProbeTarget => f.write_str("not a probe target"),
             Failure::WaitTimedOut { total, pending } => {
                 write!(f, "timed out after {} waiting for {pending}", Shown(*total))
             }

@@ -118,7 +118,7 @@ pub fn parse_header(h: &str) -> Result<(String, String)> {
 /// One HTTP exchange with `target`, bounded by `dl`.
 fn http_exchange(check: &Check, spec: &HttpCheck, dl: &Deadline) -> std::result::Result<Response, Failure> {
     let Check::Http { dest, host, path, auth } = check else {
-        return Err(Failure::NotApplicable("not an HTTP target"));
+        return Err(Failure::NotHttp);
     };
     let req = Request { method: spec.method, host, path, auth: auth.as_deref(), headers: &spec.headers };
     let needle = spec.needle.as_deref().map(str::as_bytes);
@@ -202,7 +202,7 @@ fn probe_line(target: &ProbeTarget, spec: &HttpCheck, timeout: Duration) -> (boo
             let result = net::connect_tcp(h, *port, &dl);
             ("", result.map(|_| (true, format!(" connected in {}", show_elapsed(dl.start.elapsed())))))
         }
-        Check::File(_) => ("", Err(Failure::NotApplicable("not a probe target"))),
+        Check::File(_) => ("", Err(Failure::NotProbeTarget)),
     };
     let (ok, outcome) = result.unwrap_or_else(|why| match &target.port_note {
         Some(note) => (false, format!(": {why} ({note})")),
