@@ -138,7 +138,8 @@ impl crate::probe::http::Conn for Replay<'_> {
 /// The HTTP response reader (status line, headers, interim 1xx replies,
 /// chunked and sized bodies, the body search), fed arbitrary server bytes.
 pub fn http(data: &[u8]) {
-    use crate::probe::http::{Deadline, Request, exchange};
+    use crate::probe::deadline::Deadline;
+    use crate::probe::http::{Request, exchange};
     let (sizes, body) = data.split_at(data.len().min(4));
     let req = Request { method: crate::config::Method::Get, host: "h", path: "/", auth: None, headers: &[] };
     let dl = Deadline::new(std::time::Duration::from_secs(5));

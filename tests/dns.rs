@@ -31,8 +31,21 @@ fn zone(name: &str) -> Option<Vec<(&'static str, Rr)>> {
         "alias.svc.test" => vec![("alias.svc.test", Rr::Cname("web.svc.test")), ("web.svc.test", Rr::A(lo))],
         "v6.svc.test" => vec![("v6.svc.test", Rr::Aaaa(Ipv6Addr::LOCALHOST))],
         "empty.svc.test" => vec![],
+        // A good A answer; the AAAA query goes unanswered, or gets NXDOMAIN,
+        // SERVFAIL or an empty truncated reply (see `answer`).
+        "a-silent6.svc.test" | "a-nx6.svc.test" | "a-servfail6.svc.test" | "a-tc6.svc.test" => {
+            vec![(name_static(name), Rr::A(lo))]
+        }
         _ => return None,
     })
+}
+
+/// The zone's owner names are static strings.
+fn name_static(name: &str) -> &'static str {
+    ["a-silent6.svc.test", "a-nx6.svc.test", "a-servfail6.svc.test", "a-tc6.svc.test"]
+        .into_iter()
+        .find(|n| *n == name)
+        .unwrap()
 }
 
 fn put_name(out: &mut Vec<u8>, name: &str) {
@@ -59,8 +72,18 @@ fn answer(q: &[u8]) -> Option<Vec<u8>> {
     let qend = pos + 5;
     let name = labels.join(".");
     let mut out = q.get(..qend)?.to_vec();
+    let aaaa = qtype == 28;
     let rcode = match name.as_str() {
         "servfail.svc.test" => 2,
+        "a-silent6.svc.test" if aaaa => return None,
+        "a-nx6.svc.test" if aaaa => 3,
+        "a-servfail6.svc.test" if aaaa => 2,
+        "a-tc6.svc.test" if aaaa => {
+            out[2] = 0x83; // QR, TC, RD
+            out[3] = 0x80;
+            out[6..8].copy_from_slice(&[0, 0]);
+            return Some(out);
+        }
         n if zone(n).is_none() => 3,
         _ => 0,
     };
@@ -308,4 +331,22 @@ fn wait_resolves_names_too() {
     assert!(took < Duration::from_millis(2500), "{took:?}");
     let err = common::stderr(&out);
     assert!(err.contains("nothere") && err.contains("NXDOMAIN"), "{err}");
+}
+
+#[test]
+fn an_a_answer_is_used_whatever_happens_to_the_aaaa_query() {
+    if !servers() {
+        return;
+    }
+    let port = http_server();
+    for name in ["a-silent6.svc.test", "a-nx6.svc.test", "a-servfail6.svc.test", "a-tc6.svc.test"] {
+        let url = format!("http://{name}:{port}/");
+        let (out, took) = run_with(&resolv(""), HOSTS, &["probe", "--timeout", "2s", &url]);
+        assert_eq!(common::code(out.status), 0, "{name}: {}", show(&out));
+        assert!(took < Duration::from_millis(1200), "{name}: took {took:?}");
+        // The same for a wait.
+        let tcp = format!("tcp://{name}:{port}");
+        let (out, _) = run_with(&resolv(""), HOSTS, &["wait", "--wait-timeout", "2s", &tcp]);
+        assert_eq!(common::code(out.status), 0, "{name}: {}", show(&out));
+    }
 }

@@ -367,3 +367,127 @@ fn long_targets_stay_within_300_bytes() {
     assert_eq!(rc, 1);
     assert!(out.trim_end().len() <= 300 && out.trim_end().ends_with("..."), "{}", out.len());
 }
+
+/// A non-blocking connect to the Unix socket at `path`: true when the
+/// connection was queued, false when the listener's queue is full (EAGAIN).
+fn queue_connect(path: &std::path::Path, keep: &mut Vec<std::os::fd::OwnedFd>) -> bool {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0);
+    keep.push(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (d, s) in addr.sun_path.iter_mut().zip(path.as_os_str().as_bytes()) {
+        *d = *s as libc::c_char;
+    }
+    let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    let rc = unsafe { libc::connect(fd, (&addr as *const libc::sockaddr_un).cast(), len) };
+    let e = std::io::Error::last_os_error();
+    assert!(rc == 0 || e.raw_os_error() == Some(libc::EAGAIN), "{e}");
+    rc == 0
+}
+
+#[test]
+fn unix_socket_with_a_full_backlog_ends_at_the_timeout() {
+    use std::os::fd::AsRawFd;
+    let dir = common::TempDir::new("probe-backlog");
+    let path = dir.join("full.sock");
+    // A listener that never accepts, its backlog cut to 0, filled by
+    // connections queued until the next one is refused with EAGAIN.
+    let l = UnixListener::bind(&path).unwrap();
+    assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
+    let mut queued = Vec::new();
+    let mut full = false;
+    for _ in 0..16 {
+        if !queue_connect(&path, &mut queued) {
+            full = true;
+            break;
+        }
+    }
+    assert!(full, "the accept queue never filled");
+    let (rc, out, err, took) = probe(&["--unix", path.to_str().unwrap(), "--timeout", "1s", "/"]);
+    assert_eq!(rc, 1, "{out} {err}");
+    assert!(took < Duration::from_secs(2), "took {took:?}: {out}");
+    assert!(out.contains("timed out after 1s connecting"), "{out}");
+    drop(l);
+}
+
+#[test]
+fn passwords_with_slashes_hashes_and_queries_are_sent_but_never_printed() {
+    let s = serve(Act::Answer("ok"));
+    let url = format!("http://probe:pw/S3CRET?#x@127.0.0.1:{}/auth", s.port);
+    let (rc, out, err, _) = probe(&[&url]);
+    assert_eq!(rc, 0, "{out} {err}");
+    assert!(!out.contains("S3CRET") && !err.contains("S3CRET"), "{out} {err}");
+    let req = s.requests().into_iter().find(|r| r.contains("/auth")).unwrap();
+    assert!(req.contains("Authorization: Basic cHJvYmU6cHcvUzNDUkVUPyN4\r\n"), "{req}");
+    let closed = closed_port();
+    for url in [
+        format!("http://u:p/S3CRET@127.0.0.1:{closed}/"),
+        format!("http://u:p#S3CRET@127.0.0.1:{closed}/"),
+        format!("http://u:p?S3CRET@127.0.0.1:{closed}/"),
+        "http://u:p/S3CRET@[::1/".to_string(),
+        "http://u:p/S3CRET@h:99999/".to_string(),
+        "https://u:p/S3CRET@h/".to_string(),
+    ] {
+        let (rc, out, err, _) = probe(&["--timeout", "1s", &url]);
+        assert_eq!(rc, 1, "{url}: {out} {err}");
+        assert!(!out.contains("S3CRET") && !err.contains("S3CRET"), "{url}: {out} {err}");
+        let wait = common::output(common::plain(["wait", "--wait-timeout", "300ms", &url]), Duration::from_secs(5));
+        let err = common::stderr(&wait);
+        assert!(matches!(common::code(wait.status), 1 | 125), "{url}: {err}");
+        assert!(!err.contains("S3CRET"), "{url}: {err}");
+    }
+}
+
+/// A server that reads the request, sends `reply`, and keeps the connection
+/// open (up to 5 s) without another byte.
+fn serve_raw(reply: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                read_request(&mut s);
+                let _ = s.write_all(reply.as_bytes());
+                std::thread::sleep(Duration::from_secs(5));
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn malformed_responses_are_unhealthy_at_once() {
+    for reply in [
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nbody",
+        "HTTP/1.1 200 OK\r\nContent-Length: 12345678901234567890123\r\n\r\nbody",
+        "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nbody",
+    ] {
+        let port = serve_raw(reply).to_string();
+        let (rc, out, _, took) = probe(&["--timeout", "2s", "--port", &port, "--body-contains", "needle", "/"]);
+        assert_eq!(rc, 1, "{reply:?}: {out}");
+        assert!(took < Duration::from_millis(1000), "{reply:?} took {took:?}: {out}");
+    }
+}
+
+#[test]
+fn status_codes_are_three_digits_from_100_to_599() {
+    for reply in ["HTTP/1.1 999 Nonsense\r\n\r\nbody", "HTTP/1.1 000 Nothing\r\n\r\nbody"] {
+        let port = serve_raw(reply).to_string();
+        let (rc, out, _, took) = probe(&["--timeout", "2s", "--port", &port, "--body-contains", "needle", "/"]);
+        assert_eq!(rc, 1, "{reply:?}: {out}");
+        assert!(took < Duration::from_millis(1000), "{reply:?} took {took:?}: {out}");
+        assert!(!out.contains(" -> "), "no status is reported for {reply:?}: {out}");
+    }
+    let s = serve(Act::Answer("ok"));
+    let p = s.port.to_string();
+    assert_eq!(probe(&["--port", &p, "--expect", "200", "/"]).0, 0);
+    for bad in ["0200", "200-0399", "000", "999"] {
+        let (rc, _, err, _) = probe(&["--port", &p, "--expect", bad, "/"]);
+        assert_eq!(rc, 1, "--expect {bad}: {err}");
+        assert!(err.starts_with("pidone: error: "), "--expect {bad}: {err}");
+    }
+}

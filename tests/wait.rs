@@ -189,3 +189,25 @@ fn sigterm_during_the_wait_gives_143_at_once() {
     r.signal(libc::SIGTERM);
     assert_eq!(common::code(r.wait(Duration::from_secs(5))), 143);
 }
+
+#[test]
+fn wait_timeout_zero_means_no_limit() {
+    let port = closed_port();
+    listen_later(port, Duration::from_millis(1200), None);
+    let target = format!("tcp://127.0.0.1:{port}");
+    let t0 = Instant::now();
+    let out = common::output(
+        common::plain(["wait", "--wait-timeout", "0", "--wait-interval", "100ms", &target]),
+        Duration::from_secs(10),
+    );
+    let took = t0.elapsed();
+    assert_eq!(common::code(out.status), 0, "{}", common::stderr(&out));
+    assert!(took >= Duration::from_millis(1100) && took < Duration::from_secs(4), "{took:?}");
+    // Run mode too: the child starts once the port is open.
+    let port = closed_port();
+    listen_later(port, Duration::from_millis(600), None);
+    let target = format!("tcp://127.0.0.1:{port}");
+    let cmd = common::pid1(["--wait", &target, "--wait-timeout", "0", "--wait-interval", "100ms", "--", "true"]);
+    let out = common::output(cmd, Duration::from_secs(10));
+    assert_eq!(common::code(out.status), 0, "{}", common::stderr(&out));
+}

@@ -2,8 +2,8 @@
 
 use crate::config::{DEFAULT_EXPECT, Method, Probe};
 use crate::error::{Error, Result};
-use crate::probe::target::{self, Check, Target};
-use crate::probe::{Expect, Spec, parse_header, probe_line};
+use crate::probe::target::{self, Check, ProbeTarget};
+use crate::probe::{Expect, HttpCheck, parse_header, probe_line};
 use std::io::Write;
 
 /// What the check found.
@@ -24,7 +24,7 @@ pub fn main(opts: Probe) -> Result<Health> {
 }
 
 /// Turn `pidone probe`'s options into a target and a spec.
-fn prepare(opts: Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Target, Spec)> {
+fn prepare(opts: Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(ProbeTarget, HttpCheck)> {
     if opts.timeout.is_zero() {
         return Err(Error::config("--timeout: must be above zero"));
     }
@@ -45,6 +45,6 @@ fn prepare(opts: Probe, vars: &dyn Fn(&str) -> Option<String>) -> Result<(Target
     if opts.method == Method::Head && opts.body_contains.is_some() {
         return Err(Error::config("--body-contains needs a body: it cannot be used with --method HEAD"));
     }
-    let spec = Spec { method: opts.method, expect, needle: opts.body_contains, headers };
+    let spec = HttpCheck { method: opts.method, expect, needle: opts.body_contains, headers };
     Ok((target, spec))
 }

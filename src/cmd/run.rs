@@ -57,7 +57,11 @@ fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
         return Ok(());
     }
     let targets = probe::parse_all(&opts.targets).map_err(|e| e.context("--wait"))?;
-    log::info!("waiting up to {} for {} target(s)", Shown(opts.timeout), targets.len());
+    if opts.timeout.is_zero() {
+        log::info!("waiting with no time limit for {} target(s)", targets.len());
+    } else {
+        log::info!("waiting up to {} for {} target(s)", Shown(opts.timeout), targets.len());
+    }
     match probe::wait_all(&targets, opts.timeout, opts.interval, signals) {
         Ok(()) => Ok(()),
         Err(End::Timeout(msg)) => Err(Error::config(format!("--wait: {msg}; the command was not started"))),

@@ -2,9 +2,8 @@
 //! [`Deadline`].
 //!
 //! musl's getaddrinfo cannot be interrupted (its own timeout is 5 s per
-//! attempt) and, with std's lookup code, costs ~28 KB of the binary. This one
-//! does what curl or wget does in a container, and never runs past the
-//! deadline:
+//! attempt). This one does what curl or wget does in a container, and never
+//! runs past the deadline:
 //!
 //! - /etc/hosts first (a regular file, opened non-blocking, at most
 //!   [`MAX_FILE`] bytes; names and aliases compared without case; malformed
@@ -29,13 +28,17 @@
 //!   left (the last one all of it), and unanswered queries are sent again
 //!   halfway through the share (at least every second);
 //! - a truncated (TC) reply counts for the addresses it carries; one that
-//!   carries none is a failure of that server (there is no TCP fallback).
+//!   carries none is a failure of that query (there is no TCP fallback);
+//! - the A and AAAA queries are judged together, as glibc does: addresses
+//!   from either are used even when the other query failed (SERVFAIL, an
+//!   empty truncated reply, NXDOMAIN) or went unanswered. Once one query has
+//!   its outcome, the other gets at most [`OTHER_QUERY`] more.
 //!
 //! resolv.conf's `options timeout:`, `attempts:` and `rotate` are ignored:
 //! `--timeout` bounds the whole lookup.
 
-use super::http::Deadline;
-use crate::log::Shown;
+use super::deadline::Deadline;
+use super::failure::{DnsFail, Failure, Step};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -50,6 +53,9 @@ const MAX_NDOTS: usize = 15;
 const MAX_RECORDS: usize = 64;
 /// Largest encoded name (RFC 1035).
 const MAX_NAME: usize = 255;
+/// Once the A or the AAAA query has its outcome, how much longer the other
+/// one is waited for.
+pub const OTHER_QUERY: Duration = Duration::from_millis(250);
 
 const TYPE_A: u16 = 1;
 const TYPE_AAAA: u16 = 28;
@@ -298,16 +304,42 @@ enum Said {
     NoData,
 }
 
-/// Why one server gave no usable answer: "no answer" or another reason,
-/// shown as `REASON from SERVER`.
-type Fail = &'static str;
-const SILENT: &str = "no answer";
+/// What one query (A or AAAA) brought back from one server.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The records of its type (none: the name has none of that type).
+    Addrs(Vec<IpAddr>),
+    NxDomain,
+    Failed(DnsFail),
+}
 
-fn io_fail(e: io::Error) -> Fail {
+/// What the server said about the name, from the outcomes of its two
+/// queries (None: unanswered): any address wins, then NXDOMAIN, then "no
+/// address" when both queries answered without one, else the failure.
+fn combine(outcomes: [Option<Outcome>; 2]) -> Result<Said, DnsFail> {
+    let (mut addrs, mut nx, mut empty, mut failed) = (Vec::new(), false, 0, None);
+    for outcome in outcomes {
+        match outcome {
+            Some(Outcome::Addrs(v)) if v.is_empty() => empty += 1,
+            Some(Outcome::Addrs(mut v)) => addrs.append(&mut v),
+            Some(Outcome::NxDomain) => nx = true,
+            Some(Outcome::Failed(f)) => failed = failed.or(Some(f)),
+            None => {}
+        }
+    }
+    match () {
+        () if !addrs.is_empty() => Ok(Said::Addrs(addrs)),
+        () if nx => Ok(Said::NxDomain),
+        () if empty == 2 => Ok(Said::NoData),
+        () => Err(failed.unwrap_or(DnsFail::Silent)),
+    }
+}
+
+fn io_fail(e: io::Error) -> DnsFail {
     match e.kind() {
-        io::ErrorKind::ConnectionRefused => "ICMP port unreachable",
-        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => "no route",
-        _ => "a socket error",
+        io::ErrorKind::ConnectionRefused => DnsFail::PortUnreachable,
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => DnsFail::NoRoute,
+        _ => DnsFail::Socket,
     }
 }
 
@@ -324,17 +356,19 @@ fn query_ids() -> [u16; 2] {
 }
 
 /// Ask `server` for the A and AAAA records of `name` until `until`.
-fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
+fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, DnsFail> {
     let local = if server.is_ipv4() { IpAddr::V4(Ipv4Addr::UNSPECIFIED) } else { IpAddr::V6(Ipv6Addr::UNSPECIFIED) };
     let sock = UdpSocket::bind(SocketAddr::new(local, 0)).map_err(io_fail)?;
     sock.connect(SocketAddr::new(server, 53)).map_err(io_fail)?;
     let [id4, id6] = query_ids();
     let queries = [encode_query(id4, name, TYPE_A), encode_query(id6, name, TYPE_AAAA)];
-    let mut answers: [Option<Vec<IpAddr>>; 2] = [None, None];
+    let mut answers: [Option<Outcome>; 2] = [None, None];
     let every = (until.saturating_duration_since(Instant::now()) / 2)
         .min(Duration::from_secs(1))
         .max(Duration::from_millis(50));
     let mut resend = Instant::now();
+    // Until when to listen: `until`, or less once one query has its outcome.
+    let mut stop = until;
     let mut buf = [0u8; 1500];
     loop {
         let now = Instant::now();
@@ -342,17 +376,17 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
             for (q, a) in queries.iter().zip(&answers) {
                 match (q, a) {
                     (Some(q), None) => drop(sock.send(q).map_err(io_fail)?),
-                    (None, _) => return Err("an invalid name"),
+                    (None, _) => return Err(DnsFail::InvalidName),
                     _ => {}
                 }
             }
             resend = now + every;
         }
         // A read timeout of zero means none: stop 1 ms early instead.
-        if now + Duration::from_millis(1) >= until {
-            return Err(SILENT);
+        if now + Duration::from_millis(1) >= stop {
+            return combine(answers);
         }
-        let wait = until.min(resend).saturating_duration_since(now).max(Duration::from_millis(1));
+        let wait = stop.min(resend).saturating_duration_since(now).max(Duration::from_millis(1));
         sock.set_read_timeout(Some(wait)).map_err(io_fail)?;
         let n = match sock.recv(&mut buf) {
             Ok(n) => n,
@@ -368,23 +402,23 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
         };
         let msg = buf.get(..n).unwrap_or(&[]);
         for (q, slot) in queries.iter().zip(answers.iter_mut()) {
-            let reply = match parse_reply(msg, q.as_deref().unwrap_or(&[])) {
+            let outcome = match parse_reply(msg, q.as_deref().unwrap_or(&[])) {
                 Parsed::NotOurs => continue,
-                Parsed::Malformed => return Err("a malformed reply"),
-                Parsed::Reply(r) => r,
+                Parsed::Malformed => Outcome::Failed(DnsFail::Malformed),
+                Parsed::Reply(r) => match r.rcode {
+                    0 if r.truncated && r.addrs.is_empty() => Outcome::Failed(DnsFail::Truncated),
+                    0 => Outcome::Addrs(r.addrs),
+                    2 => Outcome::Failed(DnsFail::ServFail),
+                    3 => Outcome::NxDomain,
+                    5 => Outcome::Failed(DnsFail::Refused),
+                    _ => Outcome::Failed(DnsFail::ErrorReply),
+                },
             };
-            match reply.rcode {
-                0 if reply.truncated && reply.addrs.is_empty() => return Err("a truncated reply"),
-                0 => *slot = Some(reply.addrs),
-                2 => return Err("SERVFAIL"),
-                3 => return Ok(Said::NxDomain),
-                5 => return Err("REFUSED"),
-                _ => return Err("an error reply"),
-            }
+            *slot = Some(outcome);
+            stop = stop.min(Instant::now() + OTHER_QUERY);
         }
-        if let [Some(v4), Some(v6)] = &mut answers {
-            v4.append(v6);
-            return Ok(if v4.is_empty() { Said::NoData } else { Said::Addrs(std::mem::take(v4)) });
+        if answers.iter().all(Option::is_some) {
+            return combine(answers);
         }
     }
 }
@@ -405,7 +439,7 @@ fn read_small(path: &str) -> Option<String> {
 
 /// Resolve `name` (not an IP literal, not `localhost`) within the deadline.
 /// The error is one line: `cannot resolve NAME: why`.
-pub fn resolve(name: &str, dl: &Deadline) -> Result<Vec<IpAddr>, String> {
+pub fn resolve(name: &str, dl: &Deadline) -> Result<Vec<IpAddr>, Failure> {
     if let Some(text) = read_small("/etc/hosts") {
         let found = hosts_lookup(&text, name.strip_suffix('.').unwrap_or(name));
         if !found.is_empty() {
@@ -413,22 +447,20 @@ pub fn resolve(name: &str, dl: &Deadline) -> Result<Vec<IpAddr>, String> {
         }
     }
     let conf = parse_resolv_conf(&read_small("/etc/resolv.conf").unwrap_or_default());
-    lookup(name, &conf, dl).map_err(|why| format!("cannot resolve {name}: {why}"))
+    lookup(name, &conf, dl).map_err(|why| Failure::Resolve { name: name.to_string(), why: Box::new(why) })
 }
 
 /// The DNS part of [`resolve`].
-fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String> {
+fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, Failure> {
     let localhost = [(IpAddr::V4(Ipv4Addr::LOCALHOST), "127.0.0.1".to_string())];
     let servers = if conf.servers.is_empty() { &localhost[..] } else { &conf.servers[..] };
     let names = candidates(name, conf);
-    let total = Shown(dl.total).to_string();
     let mut nxdomain = None;
     let mut nodata = None;
-    // Why the last name that no server answered went unanswered:
-    // `SERVFAIL from A; no answer from B within 2s`.
-    let mut failed = String::new();
+    // Why the last name that no server answered went unanswered, server by server.
+    let mut failed = Vec::new();
     for cand in &names {
-        let mut fails = String::new();
+        let mut fails = Vec::new();
         for (i, (server, text)) in servers.iter().enumerate() {
             let Some(left) = dl.remaining() else { break };
             let share = left / u32::try_from(servers.len() - i).unwrap_or(1);
@@ -446,11 +478,7 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
                 }
                 Err(why) => why,
             };
-            let sep = if fails.is_empty() { "" } else { "; " };
-            fails.extend([sep, why, " from ", text]);
-            if why == SILENT {
-                fails.extend([" within ", &total]);
-            }
+            fails.push((why, text.clone()));
         }
         if !fails.is_empty() {
             failed = fails;
@@ -460,16 +488,15 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
         }
     }
     if nodata.is_none() && !failed.is_empty() {
-        return Err(failed);
+        return Err(Failure::DnsServers { fails: failed, total: dl.total });
     }
-    let (what, s) = match (nodata, nxdomain) {
-        (Some(s), _) => ("no address (no A or AAAA record, from ", s),
-        (None, Some(s)) => ("no such host (NXDOMAIN from ", s),
-        _ if names.is_empty() => return Err("not a valid DNS name".into()),
-        _ => return Err(dl.timeout("resolving the name")),
-    };
-    let tried = if names.len() > 1 { ", tried with the search list)" } else { ")" };
-    Err(format!("{what}{s}{tried}"))
+    let search = names.len() > 1;
+    Err(match (nodata, nxdomain) {
+        (Some(s), _) => Failure::DnsNoData { server: s.clone(), search },
+        (None, Some(s)) => Failure::DnsNxDomain { server: s.clone(), search },
+        _ if names.is_empty() => Failure::InvalidName,
+        _ => dl.timeout(Step::Resolving),
+    })
 }
 
 #[cfg(test)]
@@ -738,12 +765,35 @@ mod tests {
     }
 
     #[test]
+    fn a_and_aaaa_outcomes_combine_as_in_glibc() {
+        let a = || Some(Outcome::Addrs(vec![ip("10.0.0.1")]));
+        let aaaa = || Some(Outcome::Addrs(vec![ip("fd00::1")]));
+        let fail = |f| Some(Outcome::Failed(f));
+        assert_eq!(combine([a(), aaaa()]), Ok(Said::Addrs(vec![ip("10.0.0.1"), ip("fd00::1")])));
+        for other in [None, Some(Outcome::NxDomain), fail(DnsFail::ServFail), fail(DnsFail::Truncated)] {
+            let other2 = match &other {
+                Some(Outcome::NxDomain) => Some(Outcome::NxDomain),
+                Some(Outcome::Failed(f)) => fail(*f),
+                _ => None,
+            };
+            assert_eq!(combine([a(), other]), Ok(Said::Addrs(vec![ip("10.0.0.1")])));
+            assert_eq!(combine([other2, aaaa()]), Ok(Said::Addrs(vec![ip("fd00::1")])));
+        }
+        let empty = || Some(Outcome::Addrs(Vec::new()));
+        assert_eq!(combine([empty(), empty()]), Ok(Said::NoData));
+        assert_eq!(combine([Some(Outcome::NxDomain), None]), Ok(Said::NxDomain));
+        assert_eq!(combine([empty(), None]), Err(DnsFail::Silent));
+        assert_eq!(combine([empty(), fail(DnsFail::ServFail)]), Err(DnsFail::ServFail));
+        assert_eq!(combine([None, None]), Err(DnsFail::Silent));
+    }
+
+    #[test]
     fn no_server_listening() {
         // Nothing listens on port 53 of this loopback address: ICMP port
         // unreachable ends the lookup at once, well within the deadline.
         let dl = Deadline::new(Duration::from_secs(2));
         let conf = parse_resolv_conf("nameserver 127.0.0.154\n");
-        let e = lookup("db", &conf, &dl).unwrap_err();
+        let e = lookup("db", &conf, &dl).unwrap_err().to_string();
         if e.contains("ICMP port unreachable from 127.0.0.154") {
             assert!(dl.start.elapsed() < Duration::from_secs(1), "{e}");
         } else {

@@ -1,21 +1,20 @@
-//! One bounded HTTP/1.1 exchange over TCP or a Unix socket, and bounded connects.
+//! One bounded HTTP/1.1 exchange over a connected stream (TCP or Unix).
 //!
-//! One [`Deadline`] bounds everything: before every connect, write and read
-//! the socket timeout is set to the time left, so a silent server, one that
+//! One [`Deadline`] bounds everything: before every write and read the
+//! socket timeout is set to the time left, so a silent server, one that
 //! drips a byte a second, endless headers and an endless body all end at the
 //! deadline. Headers are capped at [`MAX_HEADERS`] bytes, the body read at
 //! [`MAX_BODY`]. The status line, headers and chunk sizes are parsed here,
 //! as RFC 9112 writes them (a bare LF ends a line too).
 
-use super::target::Host;
+use super::deadline::Deadline;
+use super::failure::{Failure, Step};
 use crate::config::Method;
 use crate::error::io_text;
-use crate::log::Shown;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Response headers larger than this are an error.
 pub const MAX_HEADERS: usize = 16 * 1024;
@@ -23,55 +22,13 @@ pub const MAX_HEADERS: usize = 16 * 1024;
 pub const MAX_BODY: usize = 64 * 1024;
 const MAX_HEADER_COUNT: usize = 100;
 
-/// The one deadline of a check.
-#[derive(Debug, Clone, Copy)]
-pub struct Deadline {
-    pub start: Instant,
-    pub end: Instant,
-    pub total: Duration,
-}
-
-impl Deadline {
-    pub fn new(total: Duration) -> Deadline {
-        let start = Instant::now();
-        Deadline { start, end: start + total, total }
-    }
-
-    /// Time left; None once the deadline has passed.
-    pub fn remaining(&self) -> Option<Duration> {
-        let left = self.end.saturating_duration_since(Instant::now());
-        // Socket timeouts of zero mean "none": a deadline this close has passed.
-        (left >= Duration::from_micros(100)).then_some(left)
-    }
-
-    /// Time left, or a timeout error naming `what` once none is left.
-    pub fn left(&self, what: &str) -> Result<Duration, String> {
-        self.remaining().ok_or_else(|| self.timeout(what))
-    }
-
-    pub fn timeout(&self, what: &str) -> String {
-        format!("timed out after {} {what}", Shown(self.total))
-    }
-}
-
-/// An I/O error as a short reason; timeouts name what was being waited for.
-fn io_reason(e: &io::Error, dl: &Deadline, what: &str) -> String {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => dl.timeout(what),
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => format!("connection closed by the server {what}"),
-        _ => io_text(e).to_string(),
-    }
-}
-
 /// A stream whose read and write timeouts can be set.
 pub trait Conn: Read + Write {
     fn set_timeouts(&self, d: Duration) -> io::Result<()>;
 }
 
 /// The three calls an exchange makes on a [`Conn`], as a trait object: one
-/// copy of the exchange serves every stream type, and the vtable holds these
-/// three methods, not every provided method of `Read` and `Write`.
+/// exchange serves every stream type (TCP, Unix, a test's replay).
 pub trait Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
     fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
@@ -102,55 +59,6 @@ impl Conn for UnixStream {
         self.set_read_timeout(Some(d))?;
         self.set_write_timeout(Some(d))
     }
-}
-
-/// The addresses `localhost` tries, in turn.
-const LOCALHOST: [IpAddr; 2] = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
-
-/// Connect to `host:port`. `localhost` tries 127.0.0.1, then ::1; a name tries
-/// each address pidone's resolver gives in turn; all within the deadline.
-pub fn connect_tcp(host: &Host, port: u16, dl: &Deadline) -> Result<TcpStream, String> {
-    let resolved;
-    let ips: &[IpAddr] = match host {
-        Host::Ip(ip) => std::slice::from_ref(ip),
-        Host::Localhost => &LOCALHOST,
-        Host::Name(name) => {
-            resolved = super::dns::resolve(name, dl)?;
-            &resolved
-        }
-    };
-    // The last reason, how many addresses failed, and whether all for that reason.
-    let mut last = String::from("no address");
-    let (mut tried, mut same) = (0, true);
-    for ip in ips {
-        let why = match dl.left("connecting") {
-            Ok(left) => match TcpStream::connect_timeout(&SocketAddr::new(*ip, port), left) {
-                Ok(s) => return Ok(s),
-                Err(e) => io_reason(&e, dl, "connecting"),
-            },
-            Err(why) => why,
-        };
-        same &= tried == 0 || why == last;
-        last = why;
-        tried += 1;
-        if dl.remaining().is_none() {
-            break;
-        }
-    }
-    if tried > 1 {
-        let how = if same { "on" } else { "the last of" };
-        last = match host {
-            Host::Localhost => format!("{last} ({how} 127.0.0.1 and ::1)"),
-            _ => format!("{last} ({how} {tried} addresses)"),
-        };
-    }
-    Err(last)
-}
-
-pub fn connect_unix(path: &Path, dl: &Deadline) -> Result<UnixStream, String> {
-    dl.left("connecting")?;
-    // A Unix connect does not wait for the server: it succeeds, or fails at once.
-    UnixStream::connect(path).map_err(|e| format!("unix:{}: {}", path.display(), io_reason(&e, dl, "connecting")))
 }
 
 /// The request to send.
@@ -208,31 +116,31 @@ pub struct Response {
 }
 
 /// Set the timeouts of `c` to the time left, before it does `what`.
-fn arm(c: &dyn Stream, dl: &Deadline, what: &str) -> Result<(), String> {
-    c.set_timeouts(dl.left(what)?).map_err(|e| io_text(&e).to_string())
+fn arm(c: &dyn Stream, dl: &Deadline, step: Step) -> Result<(), Failure> {
+    c.set_timeouts(dl.left(step)?).map_err(|e| Failure::Os(io_text(&e)))
 }
 
-fn write_all(c: &mut dyn Stream, mut buf: &[u8], dl: &Deadline) -> Result<(), String> {
+fn write_all(c: &mut dyn Stream, mut buf: &[u8], dl: &Deadline) -> Result<(), Failure> {
     while !buf.is_empty() {
-        arm(c, dl, "sending the request")?;
+        arm(c, dl, Step::Sending)?;
         match c.write(buf) {
-            Ok(0) => return Err("connection closed while sending the request".into()),
+            Ok(0) => return Err(Failure::ClosedSending),
             Ok(n) => buf = buf.get(n..).unwrap_or(&[]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_reason(&e, dl, "sending the request")),
+            Err(e) => return Err(dl.io_failure(&e, Step::Sending)),
         }
     }
     Ok(())
 }
 
 /// Read more bytes into `buf`; Ok(0) at end of stream.
-fn read_some(c: &mut dyn Stream, buf: &mut [u8], dl: &Deadline, what: &str) -> Result<usize, String> {
+fn read_some(c: &mut dyn Stream, buf: &mut [u8], dl: &Deadline, step: Step) -> Result<usize, Failure> {
     loop {
-        arm(c, dl, what)?;
+        arm(c, dl, step)?;
         match c.read(buf) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io_reason(&e, dl, what)),
+            Err(e) => return Err(dl.io_failure(&e, step)),
         }
     }
 }
@@ -265,22 +173,16 @@ fn line_at(buf: &[u8], pos: usize) -> Option<(&[u8], usize)> {
 }
 
 /// The status line and headers at the start of `buf`; None while incomplete.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
-    let bad = |why: &str| {
-        if buf.first().is_some_and(|&b| b == 0x15 || b == 0x16) {
-            "not an HTTP response (the server speaks TLS?)".to_string()
-        } else {
-            format!("not an HTTP response ({why})")
-        }
-    };
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
+    let bad = |why: Failure| if buf.first().is_some_and(|&b| b == 0x15 || b == 0x16) { Failure::Tls } else { why };
     let Some((line, mut pos)) = line_at(buf, 0) else {
         // The version is checked as it arrives: a server of another protocol may wait for us.
         let seen = buf.get(..buf.len().min(9)).unwrap_or(buf);
         let ok = b"HTTP/1.1 ".starts_with(seen) || b"HTTP/1.0 ".starts_with(seen);
-        return if ok { Ok(None) } else { Err(bad("invalid HTTP version")) };
+        return if ok { Ok(None) } else { Err(bad(Failure::BadVersion)) };
     };
     let Some(rest) = line.strip_prefix(b"HTTP/1.1 ").or_else(|| line.strip_prefix(b"HTTP/1.0 ")) else {
-        return Err(bad("invalid HTTP version"));
+        return Err(bad(Failure::BadVersion));
     };
     let status = match *rest {
         [a @ b'0'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9', ref reason @ ..]
@@ -288,8 +190,11 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
         {
             u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
         }
-        _ => return Err(bad("invalid response status")),
+        _ => return Err(bad(Failure::BadStatus)),
     };
+    if !(100..=599).contains(&status) {
+        return Err(bad(Failure::StatusRange(status)));
+    }
     let mut head = Head { status, len: 0, chunked: false, length: None };
     for count in 0.. {
         let Some((line, next)) = line_at(buf, pos) else { return Ok(None) };
@@ -298,23 +203,38 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, String> {
             break;
         }
         if count == MAX_HEADER_COUNT {
-            return Err(format!("more than {MAX_HEADER_COUNT} response headers"));
+            return Err(Failure::TooManyHeaders { max: MAX_HEADER_COUNT });
         }
         let Some((name, value)) = line.iter().position(|&b| b == b':').and_then(|i| line.split_at_checked(i)) else {
-            return Err(bad("invalid header"));
+            return Err(bad(Failure::BadHeader));
         };
         let value = value.get(1..).unwrap_or(&[]).trim_ascii();
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) || !value.iter().all(|&b| is_text(b)) {
-            return Err(bad("invalid header"));
+            return Err(bad(Failure::BadHeader));
         }
         if name.eq_ignore_ascii_case(b"transfer-encoding") {
             head.chunked |= value.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case(b"content-length") {
-            head.length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+            // One decimal number; repeats (`5, 5` or a second header) must agree.
+            for v in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                match (content_length(v), head.length) {
+                    (Some(n), None) => head.length = Some(n),
+                    (Some(n), Some(m)) if n == m => {}
+                    _ => return Err(bad(Failure::BadLength)),
+                }
+            }
         }
     }
     head.len = pos;
     Ok(Some(head))
+}
+
+/// A Content-Length value: 1 to 19 decimal digits (so it fits a u64).
+fn content_length(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 19 {
+        return None;
+    }
+    v.iter().try_fold(0u64, |n, &b| Some(n * 10 + u64::from(char::from(b).to_digit(10)?)))
 }
 
 /// The size on a chunk-size line: up to 16 hex digits, then optional
@@ -329,7 +249,7 @@ fn chunk_size(line: &[u8]) -> Option<u64> {
 
 /// Send `req` and read the response head; with `needle`, search the first
 /// [`MAX_BODY`] bytes of the (de-chunked) body for it.
-pub fn exchange(c: &mut dyn Stream, req: &Request, needle: Option<&[u8]>, dl: &Deadline) -> Result<Response, String> {
+pub fn exchange(c: &mut dyn Stream, req: &Request, needle: Option<&[u8]>, dl: &Deadline) -> Result<Response, Failure> {
     write_all(c, &req.bytes(), dl)?;
     let mut buf = vec![0u8; MAX_HEADERS];
     let mut len = 0;
@@ -346,19 +266,18 @@ pub fn exchange(c: &mut dyn Stream, req: &Request, needle: Option<&[u8]>, dl: &D
             }
         }
         let Some(space) = buf.get_mut(len..).filter(|s| !s.is_empty()) else {
-            return Err(format!("response headers exceed {} KiB", MAX_HEADERS / 1024));
+            return Err(Failure::HeadTooLarge { kib: MAX_HEADERS / 1024 });
         };
-        let n = read_some(c, space, dl, "waiting for the response headers")?;
+        let n = read_some(c, space, dl, Step::WaitingForHeaders)?;
         if n == 0 {
-            return Err(if len == 0 {
-                "connection closed without a response".into()
-            } else {
-                "connection closed in the middle of the response headers".into()
-            });
+            return Err(if len == 0 { Failure::NoResponse } else { Failure::HeadCut });
         }
         len += n;
     };
     let elapsed = dl.start.elapsed();
+    if needle.is_some() && head.status == 101 {
+        return Err(Failure::Switched);
+    }
     let found = match needle {
         Some(n) if req.method == Method::Get && !matches!(head.status, 204 | 304) => {
             let start = buf.get(head.len..len).unwrap_or(&[]).to_vec();
@@ -388,21 +307,18 @@ impl Body<'_> {
     }
 }
 
-const BODY_READ: &str = "reading the body";
-const BAD_CHUNK: &str = "invalid chunked encoding in the body";
-
 fn search_body(
     c: &mut dyn Stream,
     mut raw: Vec<u8>,
     head: &Head,
     needle: &[u8],
     dl: &Deadline,
-) -> Result<bool, String> {
+) -> Result<bool, Failure> {
     let mut body = Body { data: Vec::new(), needle, found: false };
     let mut chunk = vec![0u8; 8192];
     // Read more raw bytes into `raw`; false at end of stream.
-    let mut fill = |raw: &mut Vec<u8>| -> Result<bool, String> {
-        let n = read_some(c, &mut chunk, dl, BODY_READ)?;
+    let mut fill = |raw: &mut Vec<u8>| -> Result<bool, Failure> {
+        let n = read_some(c, &mut chunk, dl, Step::ReadingBody)?;
         raw.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
         Ok(n > 0)
     };
@@ -422,13 +338,13 @@ fn search_body(
     loop {
         let (used, size) = loop {
             match line_at(&raw, 0) {
-                Some((line, used)) => break (used, chunk_size(line).ok_or(BAD_CHUNK)?),
+                Some((line, used)) => break (used, chunk_size(line).ok_or(Failure::BadChunk)?),
                 None if raw.len() < 1024 => {
                     if !fill(&mut raw)? {
                         return Ok(body.found);
                     }
                 }
-                None => return Err(BAD_CHUNK.into()),
+                None => return Err(Failure::BadChunk),
             }
         };
         raw.drain(..used.min(raw.len()));
@@ -453,7 +369,7 @@ fn search_body(
             }
         }
         if raw.get(..2) != Some(b"\r\n") {
-            return Err(BAD_CHUNK.into());
+            return Err(Failure::BadChunk);
         }
         raw.drain(..2);
     }
@@ -501,7 +417,7 @@ mod tests {
         let headers = vec![("X-Probe".to_string(), "1".to_string())];
         let req = Request { method: Method::Get, host: "h:1", path: "/p", auth: Some("Basic eA=="), headers: &headers };
         let r = exchange(&mut c, &req, needle.map(str::as_bytes), &Deadline::new(Duration::from_secs(5)));
-        (r, String::from_utf8(c.sent).unwrap())
+        (r.map_err(|e| e.to_string()), String::from_utf8(c.sent).unwrap())
     }
 
     #[test]
@@ -530,6 +446,19 @@ mod tests {
             let (r, _) = run("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 No\r\n\r\n", step, None);
             assert_eq!(r.unwrap().status, 503);
         }
+    }
+
+    #[test]
+    fn a_body_search_ends_at_once_on_101_and_bad_lengths() {
+        for input in [
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\nneedle",
+            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nneedle",
+            "HTTP/1.1 999 X\r\n\r\nneedle",
+        ] {
+            let e = run(input, 4096, Some("needle")).0.unwrap_err();
+            assert!(e.contains("101") || e.contains("not an HTTP response"), "{e}");
+        }
+        assert_eq!(run("HTTP/1.1 101 Switching Protocols\r\n\r\n", 4096, None).0.unwrap().status, 101);
     }
 
     #[test]
@@ -564,9 +493,26 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nBad Name: x\r\n",
             b"HTTP/1.1 200 OK\r\nX: a\x01b\r\n",
             b"HTTP/1.1 200 OK\r\nNoColon\r\n",
+            b"HTTP/1.1 000 X\r\n",
+            b"HTTP/1.1 999 X\r\n",
+            b"HTTP/1.1 099 X\r\n",
+            b"HTTP/1.1 600 X\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 12345678901234567890123\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\n",
         ] {
             assert!(parse_head(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+        for (ok, len) in [(&b"HTTP/1.1 599 X\r\nContent-Length: 2, 2\r\n\r\n"[..], 2), (b"HTTP/1.1 100 X\r\n\r\n", 0)] {
+            let h = parse_head(ok).unwrap().unwrap();
+            assert_eq!(h.length.unwrap_or(0), len);
+        }
+        let h = parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n").unwrap().unwrap();
+        assert_eq!(h.length, Some(7));
+        assert_eq!(content_length(b"9999999999999999999"), Some(9_999_999_999_999_999_999));
         assert_eq!(chunk_size(b"1aF ; x=y"), Some(0x1af));
         assert_eq!(chunk_size(b"ffffffffffffffff"), Some(u64::MAX));
         for bad in [&b""[..], b"+1", b"g", b"1 2", b"10000000000000000"] {

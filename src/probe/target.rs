@@ -3,7 +3,7 @@
 //!
 //! Everything is validated here, before any attempt: a bad target is a usage
 //! error, never something to retry. Credentials (`user:pass@`) are kept only
-//! to build a Basic `Authorization` header; [`Target::shown`] and every error
+//! to build a Basic `Authorization` header; [`ProbeTarget::shown`] and every error
 //! message leave them out.
 
 use crate::error::{Error, Result};
@@ -43,7 +43,7 @@ pub enum Check {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct ProbeTarget {
     pub check: Check,
     /// The target as printed: scheme, host, port, path; never credentials.
     pub shown: String,
@@ -63,12 +63,23 @@ struct Url<'a> {
     path: String,
 }
 
-/// A URL's scheme, its userinfo (up to the authority's last `@`), host and
-/// port, and the rest (path, query, fragment).
+/// A URL's scheme, its userinfo, host and port, and the rest (path, query,
+/// fragment).
+///
+/// Where the userinfo ends: a password may hold an unencoded `/`, `?`, `#` or
+/// `@`, so the authority cannot simply end at the first `/`, `?` or `#`. The
+/// rule: when an `@` follows `://`, the authority ends at the first `/`, `?`
+/// or `#` after the FIRST `@`, and the userinfo is everything up to the LAST
+/// `@` before that end. So `http://u:p/ss@h/x` has the password `p/ss` and the
+/// path `/x`, and `http://u:p@h/a@b` the path `/a@b`; an `@` in the path or
+/// query of a URL without credentials is written `%40`. Parsing and
+/// [`redact`] share this rule, so no message shows text sent as credentials.
 fn split_url(s: &str) -> Option<(&str, Option<&str>, &str, &str)> {
     let i = s.as_bytes().windows(3).position(|w| w == b"://")?;
     let (scheme, rest) = (s.get(..i)?, s.get(i + 3..)?);
-    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let from = rest.find('@').unwrap_or(0);
+    let end = rest.get(from..)?.find(['/', '?', '#']).map_or(rest.len(), |e| from + e);
+    let (authority, tail) = rest.split_at_checked(end)?;
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
         None => (None, authority),
@@ -76,10 +87,12 @@ fn split_url(s: &str) -> Option<(&str, Option<&str>, &str, &str)> {
     Some((scheme, userinfo, hostport, tail))
 }
 
-/// `s` with any `user:pass@` removed, for messages about a target that may not parse.
+/// `s` with any `user:pass@` removed, for messages about a target that may not
+/// parse. Without `://`, everything up to the last `@` is left out too.
 pub fn redact(s: &str) -> String {
     match split_url(s) {
         Some((scheme, Some(_), hostport, tail)) => format!("{scheme}://{hostport}{tail}"),
+        None if s.contains('@') => format!("…@{}", s.rsplit_once('@').map_or("", |(_, h)| h)),
         _ => s.to_string(),
     }
 }
@@ -213,7 +226,7 @@ fn basic_auth(userinfo: Option<&str>) -> Option<String> {
 
 /// An `http://` URL (or a `/path`) as a check; `port` defaults to 80, and
 /// `unix` sends the request over that socket instead.
-fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> Target {
+fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> ProbeTarget {
     let Url { userinfo, host: ip, host_text, port: url_port, path, .. } = url;
     let port = url_port.or(port).unwrap_or(80);
     let host = if port == 80 { host_text.clone() } else { format!("{host_text}:{port}") };
@@ -224,10 +237,10 @@ fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> Target {
         }
         None => (Dest::Tcp(ip, port), format!("http://{host_text}:{port}{path}")),
     };
-    Target { check: Check::Http { dest, host, path, auth: basic_auth(userinfo) }, shown, port_note: None }
+    ProbeTarget { check: Check::Http { dest, host, path, auth: basic_auth(userinfo) }, shown, port_note: None }
 }
 
-fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<Target> {
+fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<ProbeTarget> {
     if url.path != "/" {
         return Err(bad(target, format_args!("a tcp:// target has no path")));
     }
@@ -235,11 +248,11 @@ fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<Target> {
         return Err(bad(target, format_args!("missing port (tcp://host:port)")));
     };
     let shown = format!("tcp://{}:{port}", url.host_text);
-    Ok(Target { check: Check::Tcp(url.host, port), shown, port_note: None })
+    Ok(ProbeTarget { check: Check::Tcp(url.host, port), shown, port_note: None })
 }
 
 /// An `http://` or `tcp://` TARGET; `schemes` names those the caller accepts.
-fn url_target(raw: &str, port: Option<u16>, unix: Option<PathBuf>, schemes: &str) -> Result<Target> {
+fn url_target(raw: &str, port: Option<u16>, unix: Option<PathBuf>, schemes: &str) -> Result<ProbeTarget> {
     let url = parse_url(raw)?;
     if let (Some(a), Some(b)) = (url.port, port) {
         if a != b {
@@ -283,7 +296,7 @@ pub fn parse_probe(
     port: Option<u16>,
     unix: Option<PathBuf>,
     vars: &dyn Fn(&str) -> Option<String>,
-) -> Result<Target> {
+) -> Result<ProbeTarget> {
     if unix.is_some() && port.is_some() {
         return Err(Error::config("--port and --unix exclude each other"));
     }
@@ -306,17 +319,17 @@ pub fn parse_probe(
     }
     let (port, note) = probe_port(port, vars)?;
     let local = url(Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), "127.0.0.1", Some(port));
-    Ok(Target { port_note: Some(note), ..http_target(local, None, None) })
+    Ok(ProbeTarget { port_note: Some(note), ..http_target(local, None, None) })
 }
 
 /// One `pidone wait` / `--wait` target.
-pub fn parse_wait(raw: &str) -> Result<Target> {
+pub fn parse_wait(raw: &str) -> Result<ProbeTarget> {
     if let Some(rest) = raw.get(..7).filter(|s| s.eq_ignore_ascii_case("file://")).and(raw.get(7..)) {
         let path = rest.strip_prefix("localhost").unwrap_or(rest);
         if !path.starts_with('/') || path.len() < 2 {
             return Err(bad(raw, format_args!("expected file:///absolute/path")));
         }
-        return Ok(Target {
+        return Ok(ProbeTarget {
             check: Check::File(PathBuf::from(path)),
             shown: format!("file://{path}"),
             port_note: None,
@@ -397,6 +410,27 @@ mod tests {
             assert!(!e.to_string().contains("a:b@"), "{e}");
         }
         assert_eq!(redact("http://u:p@h:1/p@q"), "http://h:1/p@q");
+    }
+
+    #[test]
+    fn passwords_with_slashes_hashes_and_queries_stay_hidden() {
+        for pw in ["pw/SECRET", "pw#SECRET", "pw?SECRET", "pw/S?E#C@RET", "pw@SECRET"] {
+            for host in ["127.0.0.1:8080", "127.0.0.1:80x", "h", "[::1", "a b", ""] {
+                let raw = format!("http://user:{pw}@{host}/p");
+                let text = match parse_probe(Some(&raw), None, None, &none) {
+                    Ok(t) => {
+                        let Check::Http { auth, .. } = &t.check else { panic!("{raw}") };
+                        let creds = format!("user:{pw}");
+                        assert_eq!(auth.as_deref(), Some(format!("Basic {}", base64(creds.as_bytes())).as_str()));
+                        t.shown
+                    }
+                    Err(e) => e.to_string(),
+                };
+                assert!(!text.contains("SECRET") && !text.contains("pw"), "{raw}: {text}");
+                assert!(!redact(&raw).contains("SECRET"), "{raw}");
+            }
+        }
+        assert!(!redact("http:/user:pw@h/").contains("pw"));
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! min(interval, time left) but never below [`FLOOR`]. Between rounds the loop
 //! sleeps in `poll` on the signalfd until the next round, the next progress
 //! line (every 5 s) or the deadline, so a signal ends the wait at once; during
-//! an attempt a signal waits at most for that attempt's bound. No threads: a
-//! wait thread would cost more bytes than the whole HTTP client.
+//! an attempt a signal waits at most for that attempt's bound. No threads: one
+//! loop tries the targets and reads the signals.
 
-use super::target::{self, Target};
-use super::{Spec, attempt};
+use super::failure::Failure;
+use super::target::{self, ProbeTarget};
+use super::{HttpCheck, attempt};
 use crate::error::{Result, errno_text};
 use crate::log::{self, Shown};
 use crate::signals;
@@ -22,14 +23,14 @@ pub const FLOOR: Duration = Duration::from_millis(250);
 pub const PROGRESS: Duration = Duration::from_secs(5);
 
 /// How a wait ended, when not with every target answered.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum End {
-    /// The deadline passed; the message names what is pending and why.
-    Timeout(String),
+    /// The deadline passed; the failure names what is pending and why.
+    Timeout(Failure),
     /// Signal N arrived.
     Signal(i32),
     /// The signalfd could not be read.
-    Failed(String),
+    Failed(Failure),
 }
 
 /// Signals that end a wait: every signal whose default action terminates the
@@ -40,11 +41,12 @@ pub fn ends_wait(sig: i32) -> bool {
 }
 
 /// `tcp://db:5432 (connection refused), http://api/ (not tried yet)`.
-fn pending_list(pending: &[(&Target, Option<String>)]) -> String {
+fn pending_list(pending: &[(&ProbeTarget, Option<Failure>)]) -> String {
     let mut out = String::new();
     for (t, last) in pending {
         let sep = if out.is_empty() { "" } else { ", " };
-        out.extend([sep, &t.shown, " (", last.as_deref().unwrap_or("not tried yet"), ")"]);
+        let last = last.as_ref().map_or_else(|| "not tried yet".to_string(), Failure::to_string);
+        out.extend([sep, &t.shown, " (", &last, ")"]);
     }
     out
 }
@@ -56,11 +58,10 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
         std::thread::sleep(d);
         return Ok(());
     };
-    // Round up, so the loop never spins on a sub-millisecond remainder (in u64:
-    // dividing the u128 of `as_micros` links the u128 division routines).
+    // Round up, so the loop never spins on a sub-millisecond remainder.
     let ms = d.as_secs().saturating_mul(1000).saturating_add(u64::from(d.subsec_micros().div_ceil(1000)));
     let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-    let failed = |e| End::Failed(format!("reading signals: {}", errno_text(e)));
+    let failed = |e| End::Failed(Failure::Signals(errno_text(e)));
     if !sys::poll_readable(fd.as_raw_fd(), ms).map_err(failed)? {
         return Ok(());
     }
@@ -75,8 +76,7 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
 }
 
 /// Parse every target first: a bad one is a usage error, never retried.
-pub fn parse_all(raw: &[String]) -> Result<Vec<Target>> {
-    // A plain loop: a `collect::<Result<_>>` chain is a 1 KB adapter of its own.
+pub fn parse_all(raw: &[String]) -> Result<Vec<ProbeTarget>> {
     let mut out = Vec::with_capacity(raw.len());
     for t in raw {
         out.push(target::parse_wait(t)?);
@@ -84,18 +84,23 @@ pub fn parse_all(raw: &[String]) -> Result<Vec<Target>> {
     Ok(out)
 }
 
-/// Wait for every target; `signals` is a signalfd to watch.
+/// Wait for every target; `signals` is a signalfd to watch. A `timeout` of
+/// zero means no limit; with one, every target is still tried at least once
+/// before the timeout can end the wait.
 pub fn wait_all(
-    targets: &[Target],
+    targets: &[ProbeTarget],
     timeout: Duration,
     interval: Duration,
     signals: Option<BorrowedFd<'_>>,
 ) -> std::result::Result<(), End> {
     let start = Instant::now();
-    let deadline = start + timeout;
-    let spec = Spec::plain();
-    // The targets still to answer, each with why its last attempt failed.
-    let mut pending: Vec<(&Target, Option<String>)> = targets.iter().map(|t| (t, None)).collect();
+    // None: no limit (a zero timeout, or one beyond what an Instant holds).
+    let deadline = if timeout.is_zero() { None } else { start.checked_add(timeout) };
+    let passed = |now: Instant| deadline.is_some_and(|d| now >= d);
+    let spec = HttpCheck::plain();
+    // The targets still to answer, each with why its last attempt failed
+    // (None: not tried yet).
+    let mut pending: Vec<(&ProbeTarget, Option<Failure>)> = targets.iter().map(|t| (t, None)).collect();
     let mut next_progress = start + PROGRESS;
     loop {
         let round = Instant::now();
@@ -103,10 +108,12 @@ pub fn wait_all(
         while let Some((t, last)) = pending.get_mut(i) {
             sleep_watching(signals, Duration::ZERO)?;
             let now = Instant::now();
-            if now >= deadline {
-                break;
+            if passed(now) && last.is_some() {
+                i += 1;
+                continue;
             }
-            match attempt(t, &spec, interval.min(deadline - now).max(FLOOR)) {
+            let left = deadline.map_or(interval, |d| d.saturating_duration_since(now));
+            match attempt(t, &spec, interval.min(left).max(FLOOR)) {
                 Ok(()) => {
                     log::info!("{} answered after {}", t.shown, Shown(start.elapsed()));
                     pending.remove(i);
@@ -123,20 +130,24 @@ pub fn wait_all(
         }
         loop {
             let now = Instant::now();
-            if now >= deadline {
-                let what = pending_list(&pending);
-                return Err(End::Timeout(format!("timed out after {} waiting for {what}", Shown(timeout))));
+            if passed(now) {
+                let pending = pending_list(&pending);
+                return Err(End::Timeout(Failure::WaitTimedOut { total: timeout, pending }));
             }
             if now >= next_progress {
-                let left = deadline - now;
-                log::warning!("still waiting for {} ({} left)", pending_list(&pending), Shown(left));
+                match deadline {
+                    Some(d) => log::warning!(
+                        "still waiting for {} ({} left)",
+                        pending_list(&pending),
+                        Shown(d.saturating_duration_since(now))
+                    ),
+                    None => log::warning!("still waiting for {} (no time limit)", pending_list(&pending)),
+                }
                 next_progress = now + PROGRESS;
             }
-            let next_round = round + interval;
-            if now >= next_round {
-                break;
-            }
-            sleep_watching(signals, next_round.min(next_progress).min(deadline) - now)?;
+            let Some(next_round) = round.checked_add(interval).filter(|&r| r > now) else { break };
+            let wake = deadline.map_or(next_round.min(next_progress), |d| next_round.min(next_progress).min(d));
+            sleep_watching(signals, wake.saturating_duration_since(now))?;
         }
     }
 }
@@ -144,6 +155,24 @@ pub fn wait_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fresh directory of this test, removed when it goes out of scope.
+    struct TempDir(std::path::PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let dir = std::env::temp_dir().join(format!("pidone-wait-unit-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 
     #[test]
     fn which_signals_end_a_wait() {
@@ -157,17 +186,41 @@ mod tests {
 
     #[test]
     fn files_and_timeouts() {
-        let dir = std::env::temp_dir().join(format!("pidone-wait-unit-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        let f = dir.join("ready");
+        let dir = TempDir::new("files");
+        let f = dir.0.join("ready");
         let targets = parse_all(&[format!("file://{}", f.display())]).unwrap();
         let t0 = Instant::now();
         let r = wait_all(&targets, Duration::from_millis(300), Duration::from_millis(50), None);
         let e = r.unwrap_err();
-        assert!(matches!(&e, End::Timeout(m) if m.contains("ready")), "{e:?}");
+        assert!(matches!(&e, End::Timeout(m) if m.to_string().contains("ready")), "{e:?}");
         assert!(t0.elapsed() < Duration::from_millis(600));
         std::fs::write(&f, "").unwrap();
-        assert_eq!(wait_all(&targets, Duration::from_secs(2), Duration::from_millis(50), None), Ok(()));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(wait_all(&targets, Duration::from_secs(2), Duration::from_millis(50), None).is_ok());
+    }
+
+    #[test]
+    fn every_target_is_tried_once_and_zero_means_no_limit() {
+        let dir = TempDir::new("once");
+        let (ready, missing) = (dir.0.join("ready"), dir.0.join("missing"));
+        std::fs::write(&ready, "").unwrap();
+        let targets = parse_all(&[format!("file://{}", ready.display())]).unwrap();
+        // A timeout that has passed before the first attempt still lets every target be tried.
+        assert!(wait_all(&targets, Duration::from_nanos(1), Duration::from_millis(50), None).is_ok());
+        let both = parse_all(&[format!("file://{}", missing.display()), format!("file://{}", ready.display())]);
+        let e = wait_all(&both.unwrap(), Duration::from_nanos(1), Duration::from_millis(50), None).unwrap_err();
+        let End::Timeout(why) = e else { panic!("{e:?}") };
+        let why = why.to_string();
+        assert!(why.contains("missing (") && !why.contains("ready") && !why.contains("not tried"), "{why}");
+        // Zero: no limit; the file appears after 300 ms.
+        let targets = parse_all(&[format!("file://{}", missing.display())]).unwrap();
+        let m = missing.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::write(m, "").unwrap();
+        });
+        let t0 = Instant::now();
+        assert!(wait_all(&targets, Duration::ZERO, Duration::from_millis(50), None).is_ok());
+        assert!(t0.elapsed() >= Duration::from_millis(250), "{:?}", t0.elapsed());
+        t.join().unwrap();
     }
 }

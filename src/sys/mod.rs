@@ -6,17 +6,20 @@
 //!
 //! One file per kind of call: `signal` (masks, signalfd, kill), `process`
 //! (fork, exec, wait, process groups, limits), `cred` (ids, groups,
-//! capabilities), `fs` (bounded reads, descriptors) and `random`. This layer
+//! capabilities), `fs` (bounded reads, descriptors, poll), `net` (a bounded
+//! Unix-socket connect) and `random`. This layer
 //! imports nothing from the rest of pidone: errors leave it as `Errno`.
 
 mod cred;
 mod fs;
+mod net;
 mod process;
 mod random;
 mod signal;
 
 pub use cred::*;
 pub use fs::*;
+pub use net::*;
 pub use process::*;
 pub use random::*;
 pub use signal::*;
