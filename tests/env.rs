@@ -436,6 +436,11 @@ fn canary_secret_never_in_stderr() {
     let required = w("required.env", format!("SECRET={c}\nX=${{NOPE:?needed}}\n").as_bytes());
     let bad_key = w("badkey.env", format!("X=1\n{c}\n").as_bytes());
     let quote_after = w("quote.env", format!("SECRET=\"{c}\"{c}\n").as_bytes());
+    // The lines of an unquoted multi-line secret: their first word looks like a name.
+    let continued = w("continued.env", b"SECRET=first line\nc4n4ry_word second line\n");
+    let continued_quote = w("continued-quote.env", b"SECRET=first line\nc4n4ry_word=\"open\n");
+    let continued_after = w("continued-after.env", b"SECRET=first line\nc4n4ry_word='x'y\n");
+    let in_braces = w("braces.env", b"SECRET=${c4n4ry_word/x/y}\n");
     let nul = w("nul.env", format!("SECRET={c}\0\n").as_bytes());
     let latin = w("latin.env", &[format!("SECRET={c}").as_bytes(), b"\xe9"].concat());
     let mut big = format!("SECRET={c}\n").into_bytes();
@@ -475,6 +480,10 @@ fn canary_secret_never_in_stderr() {
         ("required variable", vec!["env", "--env-file", &required], &[], 125),
         ("secret as a key", vec!["env", "--env-file", &bad_key], &[], 125),
         ("text after the quote", vec!["env", "--env-file", &quote_after], &[], 125),
+        ("a secret's line with a space", vec!["env", "--env-file", &continued], &[], 125),
+        ("a secret's line with a quote", vec!["env", "--env-file", &continued_quote], &[], 125),
+        ("a secret's line with text after a quote", vec!["env", "--env-file", &continued_after], &[], 125),
+        ("a secret's word after ${", vec!["env", "--env-file", &in_braces], &[], 125),
         ("NUL byte", vec!["env", "--env-file", &nul], &[], 125),
         ("invalid UTF-8", vec!["env", "--env-file", &latin], &[], 125),
         ("oversize env file", vec!["env", "--env-file", &oversize], &[], 125),

@@ -15,7 +15,10 @@ pub const MAX_VALUE: usize = 128 * 1024;
 /// The most value bytes one file may define in all, substitution included.
 pub const MAX_DEFINED: usize = 16 << 20;
 
-/// A syntax error: the line it was found on and what is wrong (never a value).
+/// A syntax error: the line it was found on and what was expected there.
+/// Never a value, nor any other text of the line (not even a name: a
+/// malformed line may be the continuation of an unquoted multi-line secret);
+/// only the message of a `${X:?message}` is the file author's own text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub line: usize,
@@ -23,9 +26,8 @@ pub struct SyntaxError {
 }
 
 impl SyntaxError {
-    /// What is wrong with variable `name` on `line`.
-    fn about(line: usize, name: &str, what: &str) -> SyntaxError {
-        SyntaxError { line, msg: format!("{name}: {what}") }
+    fn new(line: usize, msg: &str) -> SyntaxError {
+        SyntaxError { line, msg: msg.into() }
     }
 }
 
@@ -152,9 +154,11 @@ impl<'a> Parser<'a> {
             self.skip_blanks();
             key = self.key();
         }
-        let name = std::str::from_utf8(key).ok().filter(|k| valid_name(k)).ok_or_else(|| SyntaxError {
-            line,
-            msg: "invalid variable name (a name is [A-Za-z_][A-Za-z0-9_]*)".into(),
+        let name = std::str::from_utf8(key).ok().filter(|k| valid_name(k)).ok_or_else(|| {
+            SyntaxError::new(
+                line,
+                "invalid variable name: expected NAME=value, NAME or a comment (a name is [A-Za-z_][A-Za-z0-9_]*)",
+            )
         })?;
         self.skip_blanks();
         match self.peek() {
@@ -169,10 +173,9 @@ impl<'a> Parser<'a> {
             }
             Some(b'=') => self.i += 1,
             Some(_) => {
-                return Err(SyntaxError::about(
+                return Err(SyntaxError::new(
                     line,
-                    name,
-                    "a variable name cannot contain a space (or `=` is missing)",
+                    "expected `=` after the variable name (a variable name cannot contain a space)",
                 ));
             }
         }
@@ -180,13 +183,16 @@ impl<'a> Parser<'a> {
         self.skip_blanks();
         let value = match self.peek() {
             Some(q @ (b'\'' | b'"')) => {
-                let v = self.quoted(q, name, scope)?;
+                let v = self.quoted(q, scope)?;
                 self.skip_blanks();
                 match self.peek() {
                     None | Some(b'\n') => {}
                     Some(b'#') => self.skip_rest_of_line(),
                     Some(_) => {
-                        return Err(SyntaxError::about(self.line, name, "unexpected text after the closing quote"));
+                        return Err(SyntaxError::new(
+                            self.line,
+                            "unexpected text after the closing quote (expected a comment or the end of the line)",
+                        ));
                     }
                 }
                 v
@@ -225,7 +231,7 @@ impl<'a> Parser<'a> {
         Expander { cur: Parser { s: raw, i: 0, line: self.line, defined: 0 }, double_quoted: false }.expand(scope)
     }
 
-    fn quoted(&mut self, quote: u8, name: &str, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
+    fn quoted(&mut self, quote: u8, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
         let line = self.line;
         self.i += 1;
         let start = self.i;
@@ -233,11 +239,11 @@ impl<'a> Parser<'a> {
             match self.bump() {
                 None => {
                     let what = if quote == b'"' {
-                        "unterminated double-quoted value"
+                        "unterminated double-quoted value: expected a closing \" before the end of the file"
                     } else {
-                        "unterminated single-quoted value"
+                        "unterminated single-quoted value: expected a closing ' before the end of the file"
                     };
-                    return Err(SyntaxError::about(line, name, what));
+                    return Err(SyntaxError::new(line, what));
                 }
                 Some(b'\\') => {
                     self.bump();
@@ -395,7 +401,7 @@ impl<'a> Expander<'a> {
             _ => {
                 return Err(self.err(
                     line,
-                    format!("invalid substitution ${{{name}…}}: supported are ${{X}} ${{X:-d}} ${{X-d}} ${{X:?msg}} ${{X?msg}} ${{X:+a}} ${{X+a}}"),
+                    "invalid substitution: expected ${X} ${X:-d} ${X-d} ${X:?msg} ${X?msg} ${X:+a} or ${X+a}".into(),
                 ));
             }
         };
@@ -621,6 +627,30 @@ mod tests {
         });
         let e = e.err().unwrap();
         assert_eq!((e.line, e.msg.as_str()), (2, "invalid UTF-8"));
+    }
+
+    /// A malformed line may be the continuation of an unquoted multi-line
+    /// secret: its first word is not a name to show. Each message says what
+    /// was expected, with no text of the line (only a `${X:?message}` is
+    /// the author's own).
+    #[test]
+    fn errors_never_show_text_of_the_line() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("A=1\nCANARY more words", 2, "expected `=` after the variable name"),
+            ("A=1\nexport CANARY more", 2, "expected `=` after the variable name"),
+            ("CANARY=\"x", 1, "expected a closing \""),
+            ("CANARY='x", 1, "expected a closing '"),
+            ("CANARY='x'y", 1, "expected a comment or the end of the line"),
+            ("A=${CANARY/x}", 1, "invalid substitution: expected ${X}"),
+            ("A=\"${CANARY%x}\"", 1, "invalid substitution: expected ${X}"),
+            ("CANARY-x=1", 1, "expected NAME=value, NAME or a comment"),
+        ];
+        for (src, line, needle) in cases {
+            let e = run(src).err().unwrap_or_else(|| panic!("{src:?}: no error"));
+            assert_eq!(e.line, *line, "{src:?}: {e:?}");
+            assert!(e.msg.contains(needle), "{src:?}: {e:?} lacks {needle:?}");
+            assert!(!e.msg.contains("CANARY"), "{src:?}: text of the line leaked into {e:?}");
+        }
     }
 
     #[test]
