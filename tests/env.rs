@@ -612,3 +612,20 @@ fn loading_scales_to_100k_variables_and_20k_secrets() {
         assert!(took < Duration::from_secs(2), "{args:?} took {took:?}");
     }
 }
+
+/// A plain literal longer than the exec limit is reported as what it is (a
+/// value above 128 KiB, Linux's per-variable limit), not as a substitution,
+/// and without the value.
+#[test]
+fn a_long_literal_value_says_what_went_wrong() {
+    let d = TempDir::new("env-long");
+    let lit = "y".repeat((1 << 20) - 100);
+    for (name, content) in [("plain", format!("A=1\nB={lit}\n")), ("single", format!("A=1\nB='{lit}'\n"))] {
+        let f = d.write(&format!("{name}.env"), &content);
+        let out = output(env_cmd(["--check", "--env-file", &s(&f)]), T);
+        let err = stderr(&out);
+        assert_eq!(code(out.status), 125, "{name}: {err}");
+        assert!(err.contains(&format!("{name}.env:2: value longer than 128 KiB:")), "{name}: {err}");
+        assert!(!err.contains("substitution") && !err.contains("yyyy"), "{name}: {err}");
+    }
+}

@@ -9,8 +9,9 @@ use super::valid_name;
 
 /// How deep `${A:-${B:-…}}` may nest: deeper is an error, never a deep stack.
 const MAX_NESTING: usize = 16;
-/// The longest value substitution may build: execve takes no longer string
-/// (MAX_ARG_STRLEN), and `A=$B$B$B…` chains must not grow without bound.
+/// The longest value: execve takes no longer string (MAX_ARG_STRLEN, 128
+/// KiB, the figure the too-long messages give), and `A=$B$B$B…` chains must
+/// not grow without bound.
 pub const MAX_VALUE: usize = 128 * 1024;
 /// The most value bytes one file may define in all, substitution included.
 pub const MAX_DEFINED: usize = 16 << 20;
@@ -28,6 +29,17 @@ pub struct SyntaxError {
 impl SyntaxError {
     fn new(line: usize, msg: &str) -> SyntaxError {
         SyntaxError { line, msg: msg.into() }
+    }
+
+    /// A value above [`MAX_VALUE`] on `line`: say whether substitution
+    /// made it so, never the value.
+    fn too_long(line: usize, substituted: bool) -> SyntaxError {
+        let msg = if substituted {
+            "value longer than 128 KiB after substitution: Linux passes at most 128 KiB per variable to a program"
+        } else {
+            "value longer than 128 KiB: Linux passes at most 128 KiB per variable to a program"
+        };
+        SyntaxError::new(line, msg)
     }
 }
 
@@ -228,7 +240,7 @@ impl<'a> Parser<'a> {
             }
             raw = rest;
         }
-        Expander { cur: Parser { s: raw, i: 0, line: self.line, defined: 0 }, double_quoted: false }.expand(scope)
+        Expander::new(raw, self.line, false).expand(scope)
     }
 
     fn quoted(&mut self, quote: u8, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
@@ -254,9 +266,13 @@ impl<'a> Parser<'a> {
         }
         let body = self.slice(start, self.i.saturating_sub(1));
         if quote == b'"' {
-            Expander { cur: Parser { s: body, i: 0, line, defined: 0 }, double_quoted: true }.expand(scope)
+            Expander::new(body, line, true).expand(scope)
         } else {
-            Ok(unescape_single(body))
+            let value = unescape_single(body);
+            if value.len() > MAX_VALUE {
+                return Err(SyntaxError::too_long(line, false));
+            }
+            Ok(value)
         }
     }
 }
@@ -281,9 +297,16 @@ fn unescape_single(body: &[u8]) -> Vec<u8> {
 struct Expander<'a> {
     cur: Parser<'a>,
     double_quoted: bool,
+    /// Whether a `$NAME` or `${…}` was met (for the too-long message).
+    substituted: bool,
 }
 
 impl<'a> Expander<'a> {
+    /// The value text `s`, which starts on `line`.
+    fn new(s: &'a [u8], line: usize, double_quoted: bool) -> Self {
+        Expander { cur: Parser { s, i: 0, line, defined: 0 }, double_quoted, substituted: false }
+    }
+
     fn err(&self, line: usize, msg: String) -> SyntaxError {
         SyntaxError { line, msg }
     }
@@ -306,9 +329,7 @@ impl<'a> Expander<'a> {
         loop {
             // Each step adds at most one value already within the bound.
             if out.len() > MAX_VALUE {
-                return Err(
-                    self.err(self.cur.line, format!("value longer than {} KiB after substitution", MAX_VALUE >> 10))
-                );
+                return Err(SyntaxError::too_long(self.cur.line, self.substituted));
             }
             let Some(c) = self.cur.bump() else {
                 return match open {
@@ -356,9 +377,11 @@ impl<'a> Expander<'a> {
             }
             Some(b'{') => {
                 self.cur.i += 1;
+                self.substituted = true;
                 self.braced(scope, live, depth, line, out)?;
             }
             Some(c) if c == b'_' || c.is_ascii_alphabetic() => {
+                self.substituted = true;
                 let name = self.name();
                 substitute(scope, name, live, line, out);
             }
@@ -670,6 +693,21 @@ mod tests {
         }
         let e = run(&src).unwrap_err();
         assert!(e.msg.contains("MiB of values"), "{e:?}");
+    }
+
+    /// A long literal is not blamed on substitution: the message says what
+    /// went wrong (the per-variable limit), without the value.
+    #[test]
+    fn a_long_literal_value_is_not_called_a_substitution() {
+        let lit = "y".repeat(1 << 20);
+        for src in [format!("A=1\nB={lit}"), format!("A=1\nB=\"{lit}\""), format!("A=1\nB='{lit}'")] {
+            let Err(e) = run(&src) else { panic!("a 1 MiB value was accepted") };
+            assert_eq!(e.line, 2, "{e:?}");
+            assert!(e.msg.starts_with("value longer than 128 KiB:"), "{e:?}");
+            assert!(!e.msg.contains("substitution") && !e.msg.contains("yyy"), "{e:?}");
+        }
+        let Err(e) = run(&format!("B={}\nC=$B$B", "y".repeat(100 << 10))) else { panic!("200 KiB accepted") };
+        assert!(e.msg.starts_with("value longer than 128 KiB after substitution"), "{e:?}");
     }
 
     #[test]
