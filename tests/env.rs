@@ -629,3 +629,22 @@ fn a_long_literal_value_says_what_went_wrong() {
         assert!(!err.contains("substitution") && !err.contains("yyyy"), "{name}: {err}");
     }
 }
+
+/// A symbolic link to nothing in a secrets directory (Kubernetes' atomic
+/// writer can leave one for a moment), or a link loop, is skipped with a
+/// warning naming it; the other secrets load.
+#[test]
+fn dangling_symlink_in_secrets_dir_is_skipped_with_a_warning() {
+    let d = TempDir::new("env-dangling");
+    d.write("token", "t\n");
+    symlink("..data/gone-key", d.join("gone-key")).unwrap();
+    symlink("loop-key", d.join("loop-key")).unwrap();
+    symlink("token/x", d.join("through-a-file")).unwrap();
+    let out = output(env_cmd(["--check", "--secrets-dir", &s(d.path())]), T);
+    let err = stderr(&out);
+    assert_eq!(code(out.status), 0, "{err}");
+    assert_eq!(stdout(&out), "TOKEN\n");
+    for name in ["gone-key", "loop-key", "through-a-file"] {
+        assert!(err.lines().any(|l| l.contains("warn") && l.contains(name)), "{name}: {err}");
+    }
+}

@@ -99,6 +99,14 @@ pub fn secret_name(file: &OsStr) -> Option<String> {
     valid_name(&name).then_some(name)
 }
 
+/// Whether `path` is a symbolic link that leads nowhere (`e` is what
+/// following it gave): Kubernetes' atomic writer can leave one for a moment.
+fn dangling(path: &Path, e: &std::io::Error) -> bool {
+    let unresolved =
+        e.kind() == std::io::ErrorKind::NotFound || matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR));
+    unresolved && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
 /// Step 3: every regular file directly in `dir.path`.
 pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
     let entries = match fs::read_dir(&dir.path) {
@@ -125,7 +133,14 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             continue;
         }
         let path = dir.path.join(file);
-        let meta = fs::metadata(&path).map_err(|e| io_error(&path, &e))?;
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if dangling(&path, &e) => {
+                log::warning!("{}: skipped: a symbolic link whose target is missing ({})", path.display(), io_text(&e));
+                continue;
+            }
+            Err(e) => return Err(io_error(&path, &e)),
+        };
         if meta.is_dir() {
             log::debug!("{}: sub-directory ignored", path.display());
             continue;
