@@ -648,3 +648,50 @@ fn dangling_symlink_in_secrets_dir_is_skipped_with_a_warning() {
         assert!(err.lines().any(|l| l.contains("warn") && l.contains(name)), "{name}: {err}");
     }
 }
+
+/// Started non-root (`docker run --user`, a pod's `runAsUser`), pidone cannot
+/// read a root-only secret: the error says which uid it runs as and that
+/// root-only secrets need the container to start as root with PIDONE_USER
+/// set, for a secret file, a secrets directory, an env file and NAME_FILE.
+#[test]
+fn root_only_secret_when_started_non_root_says_what_to_do() {
+    if unsafe { libc::geteuid() } != 0 {
+        return skip("root_only_secret_when_started_non_root_says_what_to_do", "needs root");
+    }
+    let d = TempDir::new("env-non-root");
+    // A copy of the binary in a 0755 directory of its own: the checkout may
+    // live where uid 65534 cannot reach it.
+    let copy = d.join("pidone");
+    std::fs::copy(bin(), &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root_only = |p: &Path, mode: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    std::fs::create_dir(d.join("s")).unwrap();
+    let secret = d.write("s/db-password", &format!("{CANARY}\n"));
+    root_only(&secret, 0o400);
+    std::fs::create_dir(d.join("closed")).unwrap();
+    d.write("closed/key", CANARY);
+    root_only(&d.join("closed"), 0o700);
+    let envf = d.write("app.env", &format!("SECRET={CANARY}\n"));
+    root_only(&envf, 0o600);
+    let cases: [(&str, Vec<String>, Option<&Path>); 4] = [
+        ("secret file", vec!["--secrets-dir".into(), s(&d.join("s"))], None),
+        ("secrets directory", vec!["--secrets-dir".into(), s(&d.join("closed"))], None),
+        ("env file", vec!["--env-file".into(), s(&envf)], None),
+        ("NAME_FILE", vec!["--file-env".into(), "DB".into()], Some(&secret)),
+    ];
+    for (what, args, name_file) in cases {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"]).arg(&copy).args(["env", "--check"]);
+        c.args(&args).env_clear();
+        if let Some(p) = name_file {
+            c.env("DB_FILE", p);
+        }
+        let out = output(c, T);
+        let err = stderr(&out);
+        assert_eq!(code(out.status), 125, "{what}: {err}");
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains("Permission denied") && err.contains("uid 65534"), "{what}: {err}");
+        assert!(err.contains("start as root with PIDONE_USER set"), "{what}: {err}");
+        assert!(!err.contains(CANARY), "{what}: {err}");
+    }
+}

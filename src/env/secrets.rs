@@ -38,7 +38,21 @@ fn at(path: &Path, msg: &dyn std::fmt::Display) -> Error {
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> Error {
-    at(path, &io_text(e))
+    at(path, &format_args!("{}{}", io_text(e), not_root_hint(e)))
+}
+
+/// For a permission error while pidone runs non-root (`docker run --user`,
+/// a pod's `runAsUser`): which uid it runs as, and what reads root-only
+/// secrets. Empty otherwise.
+fn not_root_hint(e: &std::io::Error) -> String {
+    let uid = nix::unistd::geteuid().as_raw();
+    if e.kind() != std::io::ErrorKind::PermissionDenied || uid == 0 {
+        return String::new();
+    }
+    format!(
+        " (pidone runs as uid {uid}: root-only secrets need the container to start as root with PIDONE_USER set, \
+         so that pidone reads them before it drops to that user)"
+    )
 }
 
 fn not_regular(path: &Path, meta: &Metadata) -> Error {
@@ -115,7 +129,12 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             log::debug!("{}: optional secrets directory is missing", dir.path.display());
             return Ok(());
         }
-        Err(e) => return Err(at(&dir.path, &format_args!("cannot read secrets directory: {}", io_text(&e)))),
+        Err(e) => {
+            return Err(at(
+                &dir.path,
+                &format_args!("cannot read secrets directory: {}{}", io_text(&e), not_root_hint(&e)),
+            ));
+        }
     };
     let mut names: Vec<OsString> = Vec::new();
     for entry in entries {
