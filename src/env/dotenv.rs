@@ -209,7 +209,8 @@ impl<'a> Parser<'a> {
                 }
                 v
             }
-            // `NAME= # comment` is empty; `NAME=#x` is "#x", as in Compose.
+            // `NAME= # comment` is empty (Docker's documented rule; compose-go
+            // differs: docs/compose-parity.md); `NAME=#x` is "#x".
             Some(b'#') if blank_after_eq => {
                 self.skip_rest_of_line();
                 Vec::new()
@@ -277,14 +278,20 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Single quotes are literal but for `\'` and `\\`.
+/// Single quotes are literal but for `\'` (Compose's rule): `\\` stays two
+/// backslashes. A backslash still pairs with the next byte when the closing
+/// quote is looked for, so `'a\\'` ends at its last quote, as in Compose.
 fn unescape_single(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let mut it = body.iter().copied().peekable();
     while let Some(c) = it.next() {
         match (c, it.peek()) {
-            (b'\\', Some(&n @ (b'\'' | b'\\'))) => {
-                out.push(n);
+            (b'\\', Some(b'\'')) => {
+                out.push(b'\'');
+                it.next();
+            }
+            (b'\\', Some(&next)) => {
+                out.extend_from_slice(&[b'\\', next]);
                 it.next();
             }
             _ => out.push(c),
@@ -339,10 +346,15 @@ impl<'a> Expander<'a> {
             };
             match c {
                 b'}' if open.is_some() => return Ok(out),
+                // Compose's escapes; any other `\x` is kept as written.
                 b'\\' if self.double_quoted => match self.cur.bump() {
                     Some(b'n') => out.push(b'\n'),
                     Some(b'r') => out.push(b'\r'),
                     Some(b't') => out.push(b'\t'),
+                    Some(b'a') => out.push(0x07),
+                    Some(b'b') => out.push(0x08),
+                    Some(b'f') => out.push(0x0c),
+                    Some(b'v') => out.push(0x0b),
                     Some(e @ (b'\\' | b'"' | b'$')) => out.push(e),
                     Some(other) => out.extend_from_slice(&[b'\\', other]),
                     None => out.push(b'\\'),
@@ -462,7 +474,9 @@ fn substitute(scope: &mut dyn Scope, name: &str, live: bool, line: usize, out: &
     }
 }
 
-/// `value` as a double-quoted dotenv value that [`parse`] reads back exactly.
+/// `value` as a double-quoted dotenv value that [`parse`] (and Compose)
+/// reads back exactly; the control characters that have an escape are
+/// written with it, so the value stays on one visible line.
 pub fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -473,6 +487,11 @@ pub fn quote(value: &str) -> String {
             '$' => out.push_str("\\$"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\u{0b}' => out.push_str("\\v"),
             c => out.push(c),
         }
     }
@@ -545,7 +564,7 @@ mod tests {
             ("A=a\"b", &[("A", Some("a\"b"))]),
             ("A='single $HOME \\n'", &[("A", Some("single $HOME \\n"))]),
             ("A='Let\\'s go'", &[("A", Some("Let's go"))]),
-            ("A='back\\\\'", &[("A", Some("back\\"))]),
+            ("A='back\\\\'", &[("A", Some("back\\\\"))]),
             ("A='a # b'", &[("A", Some("a # b"))]),
             ("A='x' # comment", &[("A", Some("x"))]),
             ("A=\"x\"#comment", &[("A", Some("x"))]),
@@ -593,6 +612,92 @@ mod tests {
             let m = run(src).unwrap_or_else(|e| panic!("{src:?}: unexpected error {e:?}"));
             let got: Vec<(&str, Option<&str>)> = m.order.iter().map(|(k, v, _)| (k.as_str(), v.as_deref())).collect();
             assert_eq!(&got, want, "input {src:?}");
+        }
+    }
+
+    /// What pidone does with a line where Compose gives a value.
+    enum Pidone {
+        /// Compose's value.
+        Same,
+        /// A documented difference (docs/compose-parity.md): this value instead.
+        Value(&'static str),
+        /// A documented difference: an error (with its line) instead.
+        Error,
+    }
+
+    /// Docker Compose's `.env` rules, as compose-go (Compose v2's parser)
+    /// applies them, line by line: the value Compose gives the first name
+    /// on the line, and what pidone does. Every `Value`/`Error` row is listed
+    /// in docs/compose-parity.md with its reason. `HOME=/root`, `EMPTY=""`.
+    #[test]
+    fn compose_parity_table() {
+        use Pidone::*;
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, Pidone)] = &[
+            // Unquoted: trimmed, `#` after a space starts a comment, backslashes literal.
+            ("A=plain", "plain", Same),
+            ("A = spaced ", "spaced", Same),
+            ("export A=1", "1", Same),
+            ("A=", "", Same),
+            ("A=a b # c", "a b", Same),
+            ("A=a#b", "a#b", Same),
+            ("A=#x", "#x", Same),
+            ("A=some\\tvalue", "some\\tvalue", Same),
+            ("A=a\\\\b", "a\\\\b", Same),
+            ("A=it's", "it's", Same),
+            ("A= # note", "# note", Value("")),
+            ("A=a\t#b", "a\t#b", Value("a")),
+            // Single quotes: literal, only `\'` is an escape.
+            ("A='single $HOME \\n'", "single $HOME \\n", Same),
+            ("A='Let\\'s go'", "Let's go", Same),
+            ("A='a\\\\b'", "a\\\\b", Same),
+            ("A='a\\\\'", "a\\\\", Same),
+            ("A='a\"b'", "a\"b", Same),
+            ("A='l1\nl2'", "l1\nl2", Same),
+            ("A='x' # comment", "x", Same),
+            // Double quotes: \n \r \t \\ \" \$ and \a \b \f \v; others kept.
+            ("A=\"l1\\nl2\\r\\t\"", "l1\nl2\r\t", Same),
+            ("A=\"\\a\\b\\f\\v\"", "\u{07}\u{08}\u{0c}\u{0b}", Same),
+            ("A=\"q\\\"q\"", "q\"q", Same),
+            ("A=\"\\$HOME $HOME\"", "$HOME /root", Same),
+            ("A=\"back\\\\slash\"", "back\\slash", Same),
+            ("A=\"back\\\\\"", "back\\", Same),
+            ("A=\"\\x \\c\"", "\\x \\c", Same),
+            ("A=\"it\\'s\"", "it\\'s", Same),
+            ("A=\"a # b\"", "a # b", Same),
+            ("A=\"l1\nl2\"", "l1\nl2", Same),
+            ("A=\"oct\\0101\"", "octA", Value("oct\\0101")),
+            ("A=\"\\0\"", "\\", Value("\\0")),
+            ("W=\"a\"b", "a", Error),
+            // Substitution.
+            ("A=$HOME/x", "/root/x", Same),
+            ("A=${HOME}", "/root", Same),
+            ("A=${NOPE:-def}", "def", Same),
+            ("A=${EMPTY:-def}", "def", Same),
+            ("A=${EMPTY-def}", "", Same),
+            ("A=${NOPE-def}", "def", Same),
+            ("A=${HOME:+alt}", "alt", Same),
+            ("A=${EMPTY+alt}", "alt", Same),
+            ("A=${NOPE:-${HOME}}", "/root", Same),
+            ("A=$$HOME", "$HOME", Same),
+            ("A='$HOME'", "$HOME", Same),
+            ("A=$NOPE", "", Same),
+            // Names: Compose also takes `.`, `-`, any letter, and `KEY: value`.
+            ("L.M=1", "1", Error),
+            ("K-DASH=1", "1", Error),
+            ("\u{c9}=1", "1", Error),
+            ("K: yaml", "yaml", Error),
+        ];
+        for (line, compose, pidone) in cases {
+            let got = run(line);
+            let value = |m: &Map| m.order.first().and_then(|(_, v, _)| v.clone());
+            match (pidone, got) {
+                (Same, Ok(m)) => assert_eq!(value(&m).as_deref(), Some(*compose), "{line:?}"),
+                (Value(v), Ok(m)) => assert_eq!(value(&m).as_deref(), Some(*v), "{line:?} (Compose: {compose:?})"),
+                (Error, Err(e)) => assert_eq!(e.line, 1, "{line:?}"),
+                (_, Ok(m)) => panic!("{line:?}: expected an error, got {:?}", value(&m)),
+                (_, Err(e)) => panic!("{line:?}: unexpected error {e:?}"),
+            }
         }
     }
 
