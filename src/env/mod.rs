@@ -13,7 +13,6 @@ use crate::cli::{EnvCmd, EnvFormat, EnvOpts};
 use crate::error::{Error, Result};
 use crate::exec::Program;
 use crate::log;
-use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
 use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -29,11 +28,14 @@ pub fn valid_name(s: &str) -> bool {
 /// An ordered set of variables; the last `set` of a name wins.
 #[derive(Clone, Default)]
 pub struct Environment {
-    /// In the order each name was first set. A removed variable leaves a
-    /// hole, so a position never changes once given.
-    vars: Vec<Option<(OsString, OsString)>>,
-    /// The position in `vars` of every name that is set.
-    index: BTreeMap<OsString, usize>,
+    /// Every name set, in the order first set, with its value (`None` once
+    /// removed). A position never changes once given.
+    vars: Vec<(OsString, Option<OsString>)>,
+    /// Name → position in `vars`: a hash table (see [`Environment::find`]);
+    /// each slot holds 0 (empty) or a position + 1.
+    index: Vec<usize>,
+    /// How many slots of `index` are taken.
+    used: usize,
 }
 
 /// Names only: an environment holds secrets, and Debug output ends up in logs.
@@ -41,6 +43,17 @@ impl std::fmt::Debug for Environment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter().map(|(k, _)| k)).finish()
     }
+}
+
+/// FNV-1a, the index's hash: small and fast. Names are not secret, and a
+/// set of names made to collide only slows the loading of its own file.
+fn hash(name: &[u8]) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as usize
 }
 
 impl Environment {
@@ -59,50 +72,101 @@ impl Environment {
         e
     }
 
-    /// Where `name` sits in `vars`.
+    /// Open addressing with linear probing over a power-of-two `index` that
+    /// is kept at most half full, so the search ends at `name`'s slot,
+    /// `Ok((slot, position))`, or at an empty one, `Err(slot)`: O(1) on
+    /// average, whatever the order names come in.
+    fn find(&self, name: &[u8]) -> std::result::Result<(usize, usize), usize> {
+        let mask = self.index.len().wrapping_sub(1);
+        let mut slot = hash(name) & mask;
+        loop {
+            match self.index.get(slot) {
+                Some(&p) if p > 0 => {
+                    if self.vars.get(p - 1).is_some_and(|(k, _)| k.as_bytes() == name) {
+                        return Ok((slot, p - 1));
+                    }
+                }
+                _ => return Err(slot),
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Double the index (at least 16 slots) and place every name again.
+    fn grow(&mut self) {
+        let size = self.index.len().saturating_mul(2).max(16);
+        let old = std::mem::replace(&mut self.index, vec![0; size]);
+        for p in old.into_iter().filter(|&p| p > 0) {
+            let Some((name, _)) = self.vars.get(p - 1) else { continue };
+            if let Err(slot) = self.find(name.as_bytes()) {
+                if let Some(s) = self.index.get_mut(slot) {
+                    *s = p;
+                }
+            }
+        }
+    }
+
+    /// Where `name` sits in `vars`, if it is set.
+    fn position(&self, name: &[u8]) -> Option<usize> {
+        let (_, at) = self.find(name).ok()?;
+        self.vars.get(at)?.1.as_ref().map(|_| at)
+    }
+
     fn slot(&self, name: &str) -> Option<usize> {
-        self.index.get(OsStr::new(name)).copied()
+        self.position(name.as_bytes())
     }
 
     pub fn get(&self, name: &str) -> Option<&OsStr> {
-        let (_, v) = self.vars.get(self.slot(name)?)?.as_ref()?;
-        Some(v)
+        self.vars.get(self.slot(name)?)?.1.as_deref()
     }
 
     pub fn set(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) {
         self.insert(name.into(), value.into());
     }
 
-    /// Set `name` and return its position in `vars`.
+    /// Set `name` and return its position in `vars`. A name set again keeps
+    /// its place; one that was removed comes back at the end.
     fn insert(&mut self, name: OsString, value: OsString) -> usize {
-        if let Some(&at) = self.index.get(&name) {
-            if let Some(Some(slot)) = self.vars.get_mut(at) {
-                slot.1 = value;
+        if let Some(at) = self.position(name.as_bytes()) {
+            if let Some((_, v)) = self.vars.get_mut(at) {
+                *v = Some(value);
             }
             return at;
         }
+        if self.used.saturating_add(1).saturating_mul(2) > self.index.len() {
+            self.grow();
+        }
         let at = self.vars.len();
-        self.index.insert(name.clone(), at);
-        self.vars.push(Some((name, value)));
+        let slot = match self.find(name.as_bytes()) {
+            Ok((slot, _)) => slot,
+            Err(slot) => {
+                self.used += 1;
+                slot
+            }
+        };
+        if let Some(s) = self.index.get_mut(slot) {
+            *s = at + 1;
+        }
+        self.vars.push((name, Some(value)));
         at
     }
 
     pub fn remove(&mut self, name: &str) {
-        if let Some(at) = self.index.remove(OsStr::new(name)) {
-            if let Some(slot) = self.vars.get_mut(at) {
-                *slot = None;
+        if let Some(at) = self.slot(name) {
+            if let Some((_, v)) = self.vars.get_mut(at) {
+                *v = None;
             }
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
-        self.vars.iter().flatten().map(|(k, v)| (k.as_os_str(), v.as_os_str()))
+        self.vars.iter().filter_map(|(k, v)| Some((k.as_os_str(), v.as_deref()?)))
     }
 
     /// `NAME=value` strings for execve. Entries that cannot be passed (a NUL
     /// byte, which std never yields from the process environment) are left out.
     pub fn to_envp(&self) -> Vec<CString> {
-        let mut envp = Vec::with_capacity(self.index.len());
+        let mut envp = Vec::with_capacity(self.vars.len());
         for (k, v) in self.iter() {
             // Room for the `=` and for the NUL that CString::new appends, so it never reallocates.
             let mut s = Vec::with_capacity(k.len() + v.len() + 2);
@@ -163,8 +227,8 @@ impl Loader {
     /// The variables the sources set, with their final values.
     fn loaded(&self) -> impl Iterator<Item = (&str, &OsStr)> {
         self.loaded.iter().filter_map(|&at| {
-            let (k, v) = self.env.vars.get(at)?.as_ref()?;
-            Some((k.to_str()?, v.as_os_str()))
+            let (k, v) = self.env.vars.get(at)?;
+            Some((k.to_str()?, v.as_deref()?))
         })
     }
 
@@ -357,6 +421,43 @@ mod tests {
             ["C=3", "B=2", "A=5"]
         );
         assert_eq!(e.get("A"), Some(OsStr::new("5")));
+    }
+
+    /// The hash index against a plain list: random sets, removes and gets
+    /// over a few hundred names (so the table grows, names come back after
+    /// a remove, and probes run over taken slots) agree at every step.
+    #[test]
+    fn index_agrees_with_a_plain_list() {
+        let mut rng = crate::test_rng::Rng(99);
+        let mut e = Environment::default();
+        let mut model: Vec<(String, String)> = Vec::new();
+        for step in 0..30_000 {
+            let name = format!("N{}", rng.below(700));
+            match rng.below(4) {
+                0 => {
+                    e.remove(&name);
+                    model.retain(|(k, _)| *k != name);
+                }
+                1 => assert_eq!(
+                    e.get(&name).map(|v| v.to_str().unwrap()),
+                    model.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str()),
+                    "step {step}"
+                ),
+                _ => {
+                    let value = step.to_string();
+                    e.set(name.as_str(), value.as_str());
+                    match model.iter_mut().find(|(k, _)| *k == name) {
+                        Some(slot) => slot.1 = value,
+                        None => model.push((name, value)),
+                    }
+                }
+            }
+        }
+        let got: Vec<(String, String)> =
+            e.iter().map(|(k, v)| (k.to_str().unwrap().to_string(), v.to_str().unwrap().to_string())).collect();
+        assert_eq!(got, model);
+        e.set(OsString::from_vec(b"\xff\xfe".to_vec()), "binary name");
+        assert_eq!(e.iter().last().map(|(k, _)| k.as_bytes()), Some(&b"\xff\xfe"[..]));
     }
 
     #[test]

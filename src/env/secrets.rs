@@ -6,7 +6,6 @@ use crate::cli::Source;
 use crate::error::{Error, Result, io_text};
 use crate::log;
 use crate::sys::Found;
-use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -145,7 +144,7 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
     names.sort_unstable();
     // Which file gave each name in this directory: two files for one name
     // (`db-pass` and `DB_PASS`) are an error, not a silent choice.
-    let mut taken: BTreeMap<OsString, &OsStr> = BTreeMap::new();
+    let (mut taken, mut count) = (super::Environment::default(), 0);
     for file in &names {
         // `..data`, `..2024_…` and other dot-names: Kubernetes' own.
         if file.as_bytes().first() == Some(&b'.') {
@@ -171,7 +170,7 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
         let name = secret_name(file).ok_or_else(|| {
             at(&path, &"file name does not map to a variable name (upper-cased, - and . as _, it must match [A-Za-z_][A-Za-z0-9_]*)")
         })?;
-        if let Some(other) = taken.get(OsStr::new(&name)) {
+        if let Some(other) = taken.get(&name) {
             return Err(at(&path, &format_args!("maps to {name}, as does {}", dir.path.join(other).display())));
         }
         let value = chomp(read_file(&path, false)?.unwrap_or_default());
@@ -180,9 +179,10 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             log::info!("{name}: the secret {} overrides an earlier value", path.display());
         }
         loader.load(&name, OsString::from_vec(value));
-        taken.insert(name.into(), file);
+        taken.set(name, file);
+        count += 1;
     }
-    log::debug!("{}: {} secrets loaded", dir.path.display(), taken.len());
+    log::debug!("{}: {count} secrets loaded", dir.path.display());
     Ok(())
 }
 
