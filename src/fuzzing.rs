@@ -71,7 +71,8 @@ pub fn env(data: &[u8]) {
     let _ = dotenv::parse(data, &mut vars);
     let _ = crate::env::secrets::secret_name(std::ffi::OsStr::from_bytes(data));
     if let Ok(value) = std::str::from_utf8(data) {
-        if !value.contains('\0') {
+        // Values above the per-value limit are refused by design, not written.
+        if !value.contains('\0') && value.len() <= dotenv::MAX_VALUE {
             let line = format!("K={}\n", dotenv::quote(value));
             let mut back = Vars::default();
             let parsed = dotenv::parse(line.as_bytes(), &mut back);

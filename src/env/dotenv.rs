@@ -9,13 +9,17 @@ use super::valid_name;
 
 /// How deep `${A:-${B:-…}}` may nest: deeper is an error, never a deep stack.
 const MAX_NESTING: usize = 16;
-/// The longest value substitution may build: execve takes no longer string
-/// (MAX_ARG_STRLEN), and `A=$B$B$B…` chains must not grow without bound.
+/// The longest value: execve takes no longer string (MAX_ARG_STRLEN, 128
+/// KiB, the figure the too-long messages give), and `A=$B$B$B…` chains must
+/// not grow without bound.
 pub const MAX_VALUE: usize = 128 * 1024;
 /// The most value bytes one file may define in all, substitution included.
 pub const MAX_DEFINED: usize = 16 << 20;
 
-/// A syntax error: the line it was found on and what is wrong (never a value).
+/// A syntax error: the line it was found on and what was expected there.
+/// Never a value, nor any other text of the line (not even a name: a
+/// malformed line may be the continuation of an unquoted multi-line secret);
+/// only the message of a `${X:?message}` is the file author's own text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub line: usize,
@@ -23,9 +27,19 @@ pub struct SyntaxError {
 }
 
 impl SyntaxError {
-    /// What is wrong with variable `name` on `line`.
-    fn about(line: usize, name: &str, what: &str) -> SyntaxError {
-        SyntaxError { line, msg: format!("{name}: {what}") }
+    fn new(line: usize, msg: &str) -> SyntaxError {
+        SyntaxError { line, msg: msg.into() }
+    }
+
+    /// A value above [`MAX_VALUE`] on `line`: say whether substitution
+    /// made it so, never the value.
+    fn too_long(line: usize, substituted: bool) -> SyntaxError {
+        let msg = if substituted {
+            "value longer than 128 KiB after substitution: Linux passes at most 128 KiB per variable to a program"
+        } else {
+            "value longer than 128 KiB: Linux passes at most 128 KiB per variable to a program"
+        };
+        SyntaxError::new(line, msg)
     }
 }
 
@@ -152,9 +166,11 @@ impl<'a> Parser<'a> {
             self.skip_blanks();
             key = self.key();
         }
-        let name = std::str::from_utf8(key).ok().filter(|k| valid_name(k)).ok_or_else(|| SyntaxError {
-            line,
-            msg: "invalid variable name (a name is [A-Za-z_][A-Za-z0-9_]*)".into(),
+        let name = std::str::from_utf8(key).ok().filter(|k| valid_name(k)).ok_or_else(|| {
+            SyntaxError::new(
+                line,
+                "invalid variable name: expected NAME=value, NAME or a comment (a name is [A-Za-z_][A-Za-z0-9_]*)",
+            )
         })?;
         self.skip_blanks();
         match self.peek() {
@@ -169,10 +185,9 @@ impl<'a> Parser<'a> {
             }
             Some(b'=') => self.i += 1,
             Some(_) => {
-                return Err(SyntaxError::about(
+                return Err(SyntaxError::new(
                     line,
-                    name,
-                    "a variable name cannot contain a space (or `=` is missing)",
+                    "expected `=` after the variable name (a variable name cannot contain a space)",
                 ));
             }
         }
@@ -180,18 +195,22 @@ impl<'a> Parser<'a> {
         self.skip_blanks();
         let value = match self.peek() {
             Some(q @ (b'\'' | b'"')) => {
-                let v = self.quoted(q, name, scope)?;
+                let v = self.quoted(q, scope)?;
                 self.skip_blanks();
                 match self.peek() {
                     None | Some(b'\n') => {}
                     Some(b'#') => self.skip_rest_of_line(),
                     Some(_) => {
-                        return Err(SyntaxError::about(self.line, name, "unexpected text after the closing quote"));
+                        return Err(SyntaxError::new(
+                            self.line,
+                            "unexpected text after the closing quote (expected a comment or the end of the line)",
+                        ));
                     }
                 }
                 v
             }
-            // `NAME= # comment` is empty; `NAME=#x` is "#x", as in Compose.
+            // `NAME= # comment` is empty (Docker's documented rule; compose-go
+            // differs: docs/compose-parity.md); `NAME=#x` is "#x".
             Some(b'#') if blank_after_eq => {
                 self.skip_rest_of_line();
                 Vec::new()
@@ -222,10 +241,10 @@ impl<'a> Parser<'a> {
             }
             raw = rest;
         }
-        Expander { cur: Parser { s: raw, i: 0, line: self.line, defined: 0 }, double_quoted: false }.expand(scope)
+        Expander::new(raw, self.line, false).expand(scope)
     }
 
-    fn quoted(&mut self, quote: u8, name: &str, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
+    fn quoted(&mut self, quote: u8, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
         let line = self.line;
         self.i += 1;
         let start = self.i;
@@ -233,11 +252,11 @@ impl<'a> Parser<'a> {
             match self.bump() {
                 None => {
                     let what = if quote == b'"' {
-                        "unterminated double-quoted value"
+                        "unterminated double-quoted value: expected a closing \" before the end of the file"
                     } else {
-                        "unterminated single-quoted value"
+                        "unterminated single-quoted value: expected a closing ' before the end of the file"
                     };
-                    return Err(SyntaxError::about(line, name, what));
+                    return Err(SyntaxError::new(line, what));
                 }
                 Some(b'\\') => {
                     self.bump();
@@ -248,21 +267,31 @@ impl<'a> Parser<'a> {
         }
         let body = self.slice(start, self.i.saturating_sub(1));
         if quote == b'"' {
-            Expander { cur: Parser { s: body, i: 0, line, defined: 0 }, double_quoted: true }.expand(scope)
+            Expander::new(body, line, true).expand(scope)
         } else {
-            Ok(unescape_single(body))
+            let value = unescape_single(body);
+            if value.len() > MAX_VALUE {
+                return Err(SyntaxError::too_long(line, false));
+            }
+            Ok(value)
         }
     }
 }
 
-/// Single quotes are literal but for `\'` and `\\`.
+/// Single quotes are literal but for `\'` (Compose's rule): `\\` stays two
+/// backslashes. A backslash still pairs with the next byte when the closing
+/// quote is looked for, so `'a\\'` ends at its last quote, as in Compose.
 fn unescape_single(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let mut it = body.iter().copied().peekable();
     while let Some(c) = it.next() {
         match (c, it.peek()) {
-            (b'\\', Some(&n @ (b'\'' | b'\\'))) => {
-                out.push(n);
+            (b'\\', Some(b'\'')) => {
+                out.push(b'\'');
+                it.next();
+            }
+            (b'\\', Some(&next)) => {
+                out.extend_from_slice(&[b'\\', next]);
                 it.next();
             }
             _ => out.push(c),
@@ -275,9 +304,16 @@ fn unescape_single(body: &[u8]) -> Vec<u8> {
 struct Expander<'a> {
     cur: Parser<'a>,
     double_quoted: bool,
+    /// Whether a `$NAME` or `${…}` was met (for the too-long message).
+    substituted: bool,
 }
 
 impl<'a> Expander<'a> {
+    /// The value text `s`, which starts on `line`.
+    fn new(s: &'a [u8], line: usize, double_quoted: bool) -> Self {
+        Expander { cur: Parser { s, i: 0, line, defined: 0 }, double_quoted, substituted: false }
+    }
+
     fn err(&self, line: usize, msg: String) -> SyntaxError {
         SyntaxError { line, msg }
     }
@@ -300,9 +336,7 @@ impl<'a> Expander<'a> {
         loop {
             // Each step adds at most one value already within the bound.
             if out.len() > MAX_VALUE {
-                return Err(
-                    self.err(self.cur.line, format!("value longer than {} KiB after substitution", MAX_VALUE >> 10))
-                );
+                return Err(SyntaxError::too_long(self.cur.line, self.substituted));
             }
             let Some(c) = self.cur.bump() else {
                 return match open {
@@ -312,10 +346,15 @@ impl<'a> Expander<'a> {
             };
             match c {
                 b'}' if open.is_some() => return Ok(out),
+                // Compose's escapes; any other `\x` is kept as written.
                 b'\\' if self.double_quoted => match self.cur.bump() {
                     Some(b'n') => out.push(b'\n'),
                     Some(b'r') => out.push(b'\r'),
                     Some(b't') => out.push(b'\t'),
+                    Some(b'a') => out.push(0x07),
+                    Some(b'b') => out.push(0x08),
+                    Some(b'f') => out.push(0x0c),
+                    Some(b'v') => out.push(0x0b),
                     Some(e @ (b'\\' | b'"' | b'$')) => out.push(e),
                     Some(other) => out.extend_from_slice(&[b'\\', other]),
                     None => out.push(b'\\'),
@@ -350,9 +389,11 @@ impl<'a> Expander<'a> {
             }
             Some(b'{') => {
                 self.cur.i += 1;
+                self.substituted = true;
                 self.braced(scope, live, depth, line, out)?;
             }
             Some(c) if c == b'_' || c.is_ascii_alphabetic() => {
+                self.substituted = true;
                 let name = self.name();
                 substitute(scope, name, live, line, out);
             }
@@ -395,7 +436,7 @@ impl<'a> Expander<'a> {
             _ => {
                 return Err(self.err(
                     line,
-                    format!("invalid substitution ${{{name}…}}: supported are ${{X}} ${{X:-d}} ${{X-d}} ${{X:?msg}} ${{X?msg}} ${{X:+a}} ${{X+a}}"),
+                    "invalid substitution: expected ${X} ${X:-d} ${X-d} ${X:?msg} ${X?msg} ${X:+a} or ${X+a}".into(),
                 ));
             }
         };
@@ -433,7 +474,9 @@ fn substitute(scope: &mut dyn Scope, name: &str, live: bool, line: usize, out: &
     }
 }
 
-/// `value` as a double-quoted dotenv value that [`parse`] reads back exactly.
+/// `value` as a double-quoted dotenv value that [`parse`] (and Compose)
+/// reads back exactly; the control characters that have an escape are
+/// written with it, so the value stays on one visible line.
 pub fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
@@ -444,6 +487,11 @@ pub fn quote(value: &str) -> String {
             '$' => out.push_str("\\$"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\u{0b}' => out.push_str("\\v"),
             c => out.push(c),
         }
     }
@@ -516,7 +564,7 @@ mod tests {
             ("A=a\"b", &[("A", Some("a\"b"))]),
             ("A='single $HOME \\n'", &[("A", Some("single $HOME \\n"))]),
             ("A='Let\\'s go'", &[("A", Some("Let's go"))]),
-            ("A='back\\\\'", &[("A", Some("back\\"))]),
+            ("A='back\\\\'", &[("A", Some("back\\\\"))]),
             ("A='a # b'", &[("A", Some("a # b"))]),
             ("A='x' # comment", &[("A", Some("x"))]),
             ("A=\"x\"#comment", &[("A", Some("x"))]),
@@ -564,6 +612,92 @@ mod tests {
             let m = run(src).unwrap_or_else(|e| panic!("{src:?}: unexpected error {e:?}"));
             let got: Vec<(&str, Option<&str>)> = m.order.iter().map(|(k, v, _)| (k.as_str(), v.as_deref())).collect();
             assert_eq!(&got, want, "input {src:?}");
+        }
+    }
+
+    /// What pidone does with a line where Compose gives a value.
+    enum Pidone {
+        /// Compose's value.
+        Same,
+        /// A documented difference (docs/compose-parity.md): this value instead.
+        Value(&'static str),
+        /// A documented difference: an error (with its line) instead.
+        Error,
+    }
+
+    /// Docker Compose's `.env` rules, as compose-go (Compose v2's parser)
+    /// applies them, line by line: the value Compose gives the first name
+    /// on the line, and what pidone does. Every `Value`/`Error` row is listed
+    /// in docs/compose-parity.md with its reason. `HOME=/root`, `EMPTY=""`.
+    #[test]
+    fn compose_parity_table() {
+        use Pidone::*;
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, Pidone)] = &[
+            // Unquoted: trimmed, `#` after a space starts a comment, backslashes literal.
+            ("A=plain", "plain", Same),
+            ("A = spaced ", "spaced", Same),
+            ("export A=1", "1", Same),
+            ("A=", "", Same),
+            ("A=a b # c", "a b", Same),
+            ("A=a#b", "a#b", Same),
+            ("A=#x", "#x", Same),
+            ("A=some\\tvalue", "some\\tvalue", Same),
+            ("A=a\\\\b", "a\\\\b", Same),
+            ("A=it's", "it's", Same),
+            ("A= # note", "# note", Value("")),
+            ("A=a\t#b", "a\t#b", Value("a")),
+            // Single quotes: literal, only `\'` is an escape.
+            ("A='single $HOME \\n'", "single $HOME \\n", Same),
+            ("A='Let\\'s go'", "Let's go", Same),
+            ("A='a\\\\b'", "a\\\\b", Same),
+            ("A='a\\\\'", "a\\\\", Same),
+            ("A='a\"b'", "a\"b", Same),
+            ("A='l1\nl2'", "l1\nl2", Same),
+            ("A='x' # comment", "x", Same),
+            // Double quotes: \n \r \t \\ \" \$ and \a \b \f \v; others kept.
+            ("A=\"l1\\nl2\\r\\t\"", "l1\nl2\r\t", Same),
+            ("A=\"\\a\\b\\f\\v\"", "\u{07}\u{08}\u{0c}\u{0b}", Same),
+            ("A=\"q\\\"q\"", "q\"q", Same),
+            ("A=\"\\$HOME $HOME\"", "$HOME /root", Same),
+            ("A=\"back\\\\slash\"", "back\\slash", Same),
+            ("A=\"back\\\\\"", "back\\", Same),
+            ("A=\"\\x \\c\"", "\\x \\c", Same),
+            ("A=\"it\\'s\"", "it\\'s", Same),
+            ("A=\"a # b\"", "a # b", Same),
+            ("A=\"l1\nl2\"", "l1\nl2", Same),
+            ("A=\"oct\\0101\"", "octA", Value("oct\\0101")),
+            ("A=\"\\0\"", "\\", Value("\\0")),
+            ("W=\"a\"b", "a", Error),
+            // Substitution.
+            ("A=$HOME/x", "/root/x", Same),
+            ("A=${HOME}", "/root", Same),
+            ("A=${NOPE:-def}", "def", Same),
+            ("A=${EMPTY:-def}", "def", Same),
+            ("A=${EMPTY-def}", "", Same),
+            ("A=${NOPE-def}", "def", Same),
+            ("A=${HOME:+alt}", "alt", Same),
+            ("A=${EMPTY+alt}", "alt", Same),
+            ("A=${NOPE:-${HOME}}", "/root", Same),
+            ("A=$$HOME", "$HOME", Same),
+            ("A='$HOME'", "$HOME", Same),
+            ("A=$NOPE", "", Same),
+            // Names: Compose also takes `.`, `-`, any letter, and `KEY: value`.
+            ("L.M=1", "1", Error),
+            ("K-DASH=1", "1", Error),
+            ("\u{c9}=1", "1", Error),
+            ("K: yaml", "yaml", Error),
+        ];
+        for (line, compose, pidone) in cases {
+            let got = run(line);
+            let value = |m: &Map| m.order.first().and_then(|(_, v, _)| v.clone());
+            match (pidone, got) {
+                (Same, Ok(m)) => assert_eq!(value(&m).as_deref(), Some(*compose), "{line:?}"),
+                (Value(v), Ok(m)) => assert_eq!(value(&m).as_deref(), Some(*v), "{line:?} (Compose: {compose:?})"),
+                (Error, Err(e)) => assert_eq!(e.line, 1, "{line:?}"),
+                (_, Ok(m)) => panic!("{line:?}: expected an error, got {:?}", value(&m)),
+                (_, Err(e)) => panic!("{line:?}: unexpected error {e:?}"),
+            }
         }
     }
 
@@ -623,6 +757,30 @@ mod tests {
         assert_eq!((e.line, e.msg.as_str()), (2, "invalid UTF-8"));
     }
 
+    /// A malformed line may be the continuation of an unquoted multi-line
+    /// secret: its first word is not a name to show. Each message says what
+    /// was expected, with no text of the line (only a `${X:?message}` is
+    /// the author's own).
+    #[test]
+    fn errors_never_show_text_of_the_line() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("A=1\nCANARY more words", 2, "expected `=` after the variable name"),
+            ("A=1\nexport CANARY more", 2, "expected `=` after the variable name"),
+            ("CANARY=\"x", 1, "expected a closing \""),
+            ("CANARY='x", 1, "expected a closing '"),
+            ("CANARY='x'y", 1, "expected a comment or the end of the line"),
+            ("A=${CANARY/x}", 1, "invalid substitution: expected ${X}"),
+            ("A=\"${CANARY%x}\"", 1, "invalid substitution: expected ${X}"),
+            ("CANARY-x=1", 1, "expected NAME=value, NAME or a comment"),
+        ];
+        for (src, line, needle) in cases {
+            let e = run(src).err().unwrap_or_else(|| panic!("{src:?}: no error"));
+            assert_eq!(e.line, *line, "{src:?}: {e:?}");
+            assert!(e.msg.contains(needle), "{src:?}: {e:?} lacks {needle:?}");
+            assert!(!e.msg.contains("CANARY"), "{src:?}: text of the line leaked into {e:?}");
+        }
+    }
+
     #[test]
     fn substitution_growth_is_bounded() {
         // Each line doubles the value: without a bound this needs 2^40 bytes.
@@ -640,6 +798,21 @@ mod tests {
         }
         let e = run(&src).unwrap_err();
         assert!(e.msg.contains("MiB of values"), "{e:?}");
+    }
+
+    /// A long literal is not blamed on substitution: the message says what
+    /// went wrong (the per-variable limit), without the value.
+    #[test]
+    fn a_long_literal_value_is_not_called_a_substitution() {
+        let lit = "y".repeat(1 << 20);
+        for src in [format!("A=1\nB={lit}"), format!("A=1\nB=\"{lit}\""), format!("A=1\nB='{lit}'")] {
+            let Err(e) = run(&src) else { panic!("a 1 MiB value was accepted") };
+            assert_eq!(e.line, 2, "{e:?}");
+            assert!(e.msg.starts_with("value longer than 128 KiB:"), "{e:?}");
+            assert!(!e.msg.contains("substitution") && !e.msg.contains("yyy"), "{e:?}");
+        }
+        let Err(e) = run(&format!("B={}\nC=$B$B", "y".repeat(100 << 10))) else { panic!("200 KiB accepted") };
+        assert!(e.msg.starts_with("value longer than 128 KiB after substitution"), "{e:?}");
     }
 
     #[test]

@@ -37,7 +37,21 @@ fn at(path: &Path, msg: &dyn std::fmt::Display) -> Error {
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> Error {
-    at(path, &io_text(e))
+    at(path, &format_args!("{}{}", io_text(e), not_root_hint(e)))
+}
+
+/// For a permission error while pidone runs non-root (`docker run --user`,
+/// a pod's `runAsUser`): which uid it runs as, and what reads root-only
+/// secrets. Empty otherwise.
+fn not_root_hint(e: &std::io::Error) -> String {
+    let uid = nix::unistd::geteuid().as_raw();
+    if e.kind() != std::io::ErrorKind::PermissionDenied || uid == 0 {
+        return String::new();
+    }
+    format!(
+        " (pidone runs as uid {uid}: root-only secrets need the container to start as root with PIDONE_USER set, \
+         so that pidone reads them before it drops to that user)"
+    )
 }
 
 fn not_regular(path: &Path, meta: &Metadata) -> Error {
@@ -98,6 +112,14 @@ pub fn secret_name(file: &OsStr) -> Option<String> {
     valid_name(&name).then_some(name)
 }
 
+/// Whether `path` is a symbolic link that leads nowhere (`e` is what
+/// following it gave): Kubernetes' atomic writer can leave one for a moment.
+fn dangling(path: &Path, e: &std::io::Error) -> bool {
+    let unresolved =
+        e.kind() == std::io::ErrorKind::NotFound || matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR));
+    unresolved && fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
 /// Step 3: every regular file directly in `dir.path`.
 pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
     let entries = match fs::read_dir(&dir.path) {
@@ -106,7 +128,12 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             log::debug!("{}: optional secrets directory is missing", dir.path.display());
             return Ok(());
         }
-        Err(e) => return Err(at(&dir.path, &format_args!("cannot read secrets directory: {}", io_text(&e)))),
+        Err(e) => {
+            return Err(at(
+                &dir.path,
+                &format_args!("cannot read secrets directory: {}{}", io_text(&e), not_root_hint(&e)),
+            ));
+        }
     };
     let mut names: Vec<OsString> = Vec::new();
     for entry in entries {
@@ -117,14 +144,21 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
     names.sort_unstable();
     // Which file gave each name in this directory: two files for one name
     // (`db-pass` and `DB_PASS`) are an error, not a silent choice.
-    let mut taken: Vec<(String, &OsStr)> = Vec::new();
+    let (mut taken, mut count) = (super::Environment::default(), 0);
     for file in &names {
         // `..data`, `..2024_…` and other dot-names: Kubernetes' own.
         if file.as_bytes().first() == Some(&b'.') {
             continue;
         }
         let path = dir.path.join(file);
-        let meta = fs::metadata(&path).map_err(|e| io_error(&path, &e))?;
+        let meta = match fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if dangling(&path, &e) => {
+                log::warning!("{}: skipped: a symbolic link whose target is missing ({})", path.display(), io_text(&e));
+                continue;
+            }
+            Err(e) => return Err(io_error(&path, &e)),
+        };
         if meta.is_dir() {
             log::debug!("{}: sub-directory ignored", path.display());
             continue;
@@ -136,7 +170,7 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
         let name = secret_name(file).ok_or_else(|| {
             at(&path, &"file name does not map to a variable name (upper-cased, - and . as _, it must match [A-Za-z_][A-Za-z0-9_]*)")
         })?;
-        if let Some((_, other)) = taken.iter().find(|(n, _)| *n == name) {
+        if let Some(other) = taken.get(&name) {
             return Err(at(&path, &format_args!("maps to {name}, as does {}", dir.path.join(other).display())));
         }
         let value = chomp(read_file(&path, false)?.unwrap_or_default());
@@ -145,9 +179,10 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             log::info!("{name}: the secret {} overrides an earlier value", path.display());
         }
         loader.load(&name, OsString::from_vec(value));
-        taken.push((name, file));
+        taken.set(name, file);
+        count += 1;
     }
-    log::debug!("{}: {} secrets loaded", dir.path.display(), taken.len());
+    log::debug!("{}: {count} secrets loaded", dir.path.display());
     Ok(())
 }
 
