@@ -560,36 +560,4 @@ mod tests {
         let e = l.check_exec_limits().unwrap_err();
         assert!(e.to_string().starts_with("A is 131073 bytes"), "{e}");
     }
-
-    /// Contract §3, scale: 100,000 variables in one file in shuffled order
-    /// and 20,000 files in a secrets directory each load in well under a
-    /// second (the bound is generous for a debug build on a busy machine;
-    /// a sorted-Vec index took about 30 s for the first).
-    #[test]
-    fn loading_scales_to_100k_variables_and_20k_secrets() {
-        let d = tmp("scale");
-        let mut rng = crate::test_rng::Rng(7);
-        let mut names: Vec<String> = (0..100_000).map(|i| format!("V{i:05}")).collect();
-        for i in (1..names.len()).rev() {
-            names.swap(i, rng.below(i + 1));
-        }
-        let file: String = names.iter().map(|n| format!("{n}=1\n")).collect();
-        std::fs::write(d.join("big.env"), file).unwrap();
-        std::fs::create_dir(d.join("s")).unwrap();
-        for i in 0..20_000 {
-            std::fs::write(d.join(format!("s/secret-{i:05}")), "x\n").unwrap();
-        }
-        let time = |opts: &EnvOpts| {
-            let start = std::time::Instant::now();
-            let l = load(opts, base(&[("V00000", "process")])).unwrap();
-            (l.loaded().count(), l.env.get("V00000").map(OsStr::to_owned), start.elapsed())
-        };
-        let (count, v0, took) = time(&EnvOpts { files: vec![src(&d.join("big.env"))], ..EnvOpts::default() });
-        assert_eq!((count, v0.as_deref()), (99_999, Some(OsStr::new("process"))), "the process's own value is kept");
-        assert!(took < std::time::Duration::from_secs(3), "100,000 variables took {took:?}");
-        let (count, _, took) = time(&EnvOpts { secrets_dirs: vec![src(&d.join("s"))], ..EnvOpts::default() });
-        assert_eq!(count, 20_000);
-        assert!(took < std::time::Duration::from_secs(3), "20,000 secrets took {took:?}");
-        let _ = std::fs::remove_dir_all(&d);
-    }
 }
