@@ -361,11 +361,11 @@ fi
 # -------------------------------------------------------------- gunicorn ----
 # The FastAPI example as gunicorn with 2 uvicorn workers (start-gunicorn.sh,
 # --graceful-timeout 30), the configuration Compose guides recommend.
+# gunicorn_up: starts it, sets C; fails (and says why) when it does not answer.
 gunicorn_up() {
-    local c
-    c=$(run --no-healthcheck "$@" "$APP" /app/start-gunicorn.sh) || return 1
-    wait_until 30 healthy_http "$c" || { fail "gunicorn came up" "$(docker logs "$c" 2>&1 | tail -n 3 | tr '\n' ' ')"; return 1; }
-    echo "$c"
+    C=$(run --no-healthcheck "$APP" /app/start-gunicorn.sh) && wait_until 30 healthy_http "$C" && return 0
+    fail "gunicorn answers /health within 30 s" "$(docker logs "$C" 2>&1 | tail -n 3 | tr '\n' ' ')"
+    return 1
 }
 # gunicorn's master: the gunicorn process whose parent is not a gunicorn.
 gunicorn_master() { docker top "$1" -o pid,ppid,args | awk 'NR > 1 && /bin\/gunicorn / {p[$1] = $2} END {for (k in p) if (!(p[k] in p)) print k}'; }
@@ -376,7 +376,8 @@ new_workers() { local w n=0; for w in $(gunicorn_workers "$1"); do [[ " $2 " == 
 
 if want gunicorn; then
     say "== gunicorn: docker stop -t 30 during a 12 s request"
-    if c=$(gunicorn_up); then
+    if gunicorn_up; then
+        c=$C
         cl=$(client "$c" "$GET_PY" "http://127.0.0.1:8000/work?seconds=12" 40)
         wait_until 10 logs_have "$c" "work 1: started" || true
         stop_timed "$c" -t 30
@@ -391,7 +392,8 @@ fi
 
 if want reload; then
     say "== gunicorn: docker kill -s HUP during a 3 s request (a graceful reload)"
-    if c=$(gunicorn_up); then
+    if gunicorn_up; then
+        c=$C
         wait_until 10 two_workers "$c" || true
         master=$(gunicorn_master "$c"); before=$(gunicorn_workers "$c")
         cl=$(client "$c" "$GET_PY" "http://127.0.0.1:8000/work?seconds=3" 20)
@@ -431,7 +433,7 @@ if want exec; then
         if [ "$how" = "docker stop of the app" ]; then
             c=$(run --no-healthcheck -v "$d:/x" "$APP" sleep 600)
         else
-            c=$(run --no-healthcheck -v "$d:/x" "$APP" sh -c 'while [ ! -e /x/started ]; do sleep 0.1; done; sleep 1')
+            c=$(run --no-healthcheck -v "$d:/x" "$APP" sh -c 'i=0; while [ ! -e /x/started ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done; sleep 1')
         fi
         docker exec -d -u "$APP_UID:$APP_UID" "$c" python3 -c "$EXEC_JOB"
         wait_until 10 test -e "$d/started" || true
@@ -488,8 +490,8 @@ NGINX_SH='mkdir -p /tmp/www && head -c 4000000 /dev/zero >/tmp/www/big && exec n
 if want nginx; then
     say "== nginx: --map TERM:QUIT lets a slow download (4 MB at 1 MB/s) finish at docker stop"
     for map in TERM:QUIT none; do
-        c=$(run --no-healthcheck -v "$ROOT/tests/e2e/servers/nginx.conf:/etc/e2e/nginx.conf:ro" \
-            $([ "$map" = none ] || echo "-e PIDONE_MAP=$map") "$APP" sh -c "$NGINX_SH")
+        opt=(); [ "$map" = none ] || opt=(-e "PIDONE_MAP=$map")
+        c=$(run --no-healthcheck -v "$ROOT/tests/e2e/servers/nginx.conf:/etc/e2e/nginx.conf:ro" "${opt[@]}" "$APP" sh -c "$NGINX_SH")
         wait_until 20 port_open "$c" 8080 || true
         cl=$(client "$c" "$GET_PY" "http://127.0.0.1:8080/big" 30)
         sleep 1
@@ -516,7 +518,8 @@ exec $PG_BIN/postgres -D /tmp/pg -c listen_addresses=127.0.0.1 -c unix_socket_di
 if want postgres; then
     say "== PostgreSQL: --map TERM:INT stops cleanly with an idle session open"
     for map in TERM:INT none; do
-        c=$(run --no-healthcheck -e PIDONE_USER=postgres $([ "$map" = none ] || echo "-e PIDONE_MAP=$map") "$APP" sh -c "$PG_SH")
+        opt=(); [ "$map" = none ] || opt=(-e "PIDONE_MAP=$map")
+        c=$(run --no-healthcheck -e PIDONE_USER=postgres "${opt[@]}" "$APP" sh -c "$PG_SH")
         if ! wait_until 30 logs_have "$c" "ready to accept connections"; then
             fail "postgres ($map) came up" "$(docker logs "$c" 2>&1 | tail -n 3 | tr '\n' ' ')"; continue
         fi
@@ -554,7 +557,8 @@ time.sleep(600)
 if want jvm; then
     say "== a JVM-like app (exit 143 on SIGTERM) with --success-code 143"
     for sc in 143 none; do
-        c=$(run --no-healthcheck $([ "$sc" = none ] || echo "-e PIDONE_SUCCESS_CODE=$sc") "$APP" python3 -c "$JVM_PY")
+        opt=(); [ "$sc" = none ] || opt=(-e "PIDONE_SUCCESS_CODE=$sc")
+        c=$(run --no-healthcheck "${opt[@]}" "$APP" python3 -c "$JVM_PY")
         wait_until 15 logs_have "$c" running || true
         stop_timed "$c" -t 10
         if [ "$sc" = none ]; then
