@@ -445,6 +445,20 @@ if want exec; then
         info "$how: container gone after $SECS s, exit $RC, marker: $(cat "$d/cleanup-done" 2>/dev/null || echo none)"
         check "exec job ($how): its 1.5 s cleanup finished before the container exited" test -e "$d/cleanup-done"
     done
+
+    # An operator's interactive shell (`docker exec -it`) ignores SIGTERM: as
+    # from a closing terminal, it gets SIGHUP and must not hold the stop until
+    # Docker's SIGKILL. `script` gives the docker client the terminal it needs.
+    c=$(run --no-healthcheck "$APP" sleep 600)
+    sleep 25 | timeout 60 script -qfec "docker exec -it -u $APP_UID:$APP_UID $c sh" /dev/null >"$WORK/tty.log" 2>&1 &
+    ttypid=$!
+    shell_open() { docker top "$1" -o tty,comm 2>/dev/null | awk '$1 ~ /pts/ && $2 == "sh"' | grep -q .; }
+    wait_until 15 shell_open "$c" || true
+    stop_timed "$c" -t 20
+    wait "$ttypid"; shrc=$?
+    info "docker stop with an open docker exec -it shell: $SECS s, exit $RC; the shell's exit status: $shrc"
+    check "exec -it shell: the stop is not held until Docker's 20 s (< 5 s): $SECS s" lt "$SECS" 5
+    check "exec -it shell: it ended by SIGHUP (status 129), not by a SIGKILL: $shrc" [ "$shrc" = 129 ]
 fi
 
 # ----------------------------------------------------------------- delay ----
