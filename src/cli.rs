@@ -409,32 +409,66 @@ fn invalid(what: &str, value: &str, accepted: &str) -> Error {
     Error::config(format!("invalid {what} '{value}' ({accepted})"))
 }
 
-/// Parse a duration: `500ms`, `3s`, `1m`, `1m30s`, `2h`; a bare number is seconds.
+/// Parse a duration: `500ms`, `3s`, `1m`, `1m30s`, `1.5s`, `0.25m`, `2h`; a
+/// bare number (`8`, `1.5`) is seconds. Units descend and appear once each.
+/// The value must be a whole number of milliseconds (`1.0005s` is refused,
+/// never rounded) and at most [`crate::time::MAX`] (one year).
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    duration(s.trim()).ok_or_else(|| invalid("duration", s, "examples: 500ms, 3s, 1m30s"))
+    duration(s.trim()).map_err(|why| invalid("duration", s, why))
 }
 
-fn duration(t: &str) -> Option<Duration> {
-    if let Some(secs) = number(t) {
-        return Some(Duration::from_secs(secs));
+/// The units a duration takes, largest first, in milliseconds.
+const UNITS: [(&str, u64); 4] = [("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)];
+const DURATION_SYNTAX: &str = "examples: 500ms, 1.5s, 1m30s";
+const DURATION_ORDER: &str = "units descend and appear once each: 1m30s, not 30s1m";
+const DURATION_FINE: &str = "the smallest step is 1ms";
+const DURATION_LONG: &str = "at most 1 year (8760h)";
+
+fn duration(t: &str) -> std::result::Result<Duration, &'static str> {
+    let ms = if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        part_ms(t, 1000)?
+    } else {
+        let mut total = 0u64;
+        let (mut rest, mut units) = (t, UNITS.iter());
+        while !rest.is_empty() {
+            let (num, tail) = rest.split_at(rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count());
+            let (unit, tail) = tail.split_at(tail.bytes().take_while(u8::is_ascii_alphabetic).count());
+            // `units` only has the units smaller than the last one used.
+            let Some((_, scale)) = units.find(|(name, _)| *name == unit) else {
+                return Err(if UNITS.iter().any(|(name, _)| *name == unit) { DURATION_ORDER } else { DURATION_SYNTAX });
+            };
+            total = total.checked_add(part_ms(num, *scale)?).ok_or(DURATION_LONG)?;
+            rest = tail;
+        }
+        total
+    };
+    let d = Duration::from_millis(ms);
+    if d > crate::time::MAX { Err(DURATION_LONG) } else { Ok(d) }
+}
+
+/// `INT[.FRACTION]` times `scale` milliseconds, exactly.
+fn part_ms(num: &str, scale: u64) -> std::result::Result<u64, &'static str> {
+    let (int, frac) = match num.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (num, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return Err(DURATION_SYNTAX);
     }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let (num, tail) = rest.split_at(rest.bytes().take_while(u8::is_ascii_digit).count());
-        let (unit, tail) = tail.split_at(tail.bytes().take_while(u8::is_ascii_alphabetic).count());
-        let n = number(num)?;
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.checked_mul(60)?),
-            "h" => Duration::from_secs(n.checked_mul(3600)?),
-            _ => return None,
-        };
-        total = total.checked_add(part)?;
-        rest = tail;
+    let whole = number(int).and_then(|n| n.checked_mul(scale)).ok_or(DURATION_LONG)?;
+    let frac = frac.unwrap_or_default().trim_end_matches('0');
+    if frac.is_empty() {
+        return Ok(whole);
     }
-    (!t.is_empty()).then_some(total)
+    // FRACTION / 10^len, in milliseconds: exact, or finer than the smallest step.
+    let fine = || DURATION_FINE;
+    let numerator = number(frac).map(u128::from).ok_or_else(fine)? * u128::from(scale);
+    let denominator = u32::try_from(frac.len()).ok().and_then(|n| 10u128.checked_pow(n)).ok_or_else(fine)?;
+    if numerator % denominator != 0 {
+        return Err(DURATION_FINE);
+    }
+    u64::try_from(numerator / denominator).ok().and_then(|f| whole.checked_add(f)).ok_or(DURATION_LONG)
 }
 
 /// A number of decimal digits only (no sign, no blanks); `None` when empty or too large.
@@ -814,9 +848,44 @@ mod tests {
         {
             assert_eq!(parse_duration(s), Ok(Duration::from_millis(ms)), "{s}");
         }
-        for s in ["", "abc", "1x", "s", "-1s", "1.5s", "1 s", "ms", "99999999999999999999"] {
+        for s in ["", "abc", "1x", "s", "-1s", "1 s", "ms", "99999999999999999999"] {
             assert!(parse_duration(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn durations_take_fractions_in_descending_units_up_to_a_year() {
+        for (s, ms) in [
+            ("1.5s", 1500),
+            ("1.5", 1500),
+            ("0.25m", 15_000),
+            ("2h", 7_200_000),
+            ("1h1m1s1ms", 3_661_001),
+            ("1.0s", 1000),
+            ("0.001s", 1),
+            ("1.5m30s", 120_000),
+            ("8760h", 31_536_000_000),
+            ("0.0001m", 6),
+        ] {
+            assert_eq!(parse_duration(s), Ok(Duration::from_millis(ms)), "{s}");
+        }
+        let why = |s: &str| parse_duration(s).unwrap_err().to_string();
+        for s in ["30s1m", "1s1s", "1ms1s", "1m1h", "500ms1ms"] {
+            assert!(why(s).contains("units descend"), "{s}: {}", why(s));
+        }
+        for s in ["1.0005s", "0.0001s", "1.00000000000000000000001s"] {
+            assert!(why(s).contains("1ms"), "{s}: {}", why(s));
+        }
+        for s in ["18446744073709551615", "9999999999999999999", "99999999999s", "8761h", "8760.001h", "525601m"] {
+            assert!(why(s).contains("at most 1 year"), "{s}: {}", why(s));
+        }
+        for s in [".5s", "1.s", "1..5s", "1.5.5s", "1.5ms.", "s1", "1s ", "1e3s", "+1s"] {
+            assert!(parse_duration(s).is_ok() == (s == "1s "), "{s}");
+        }
+        let e = run(&["--grace", "18446744073709551615", "true"], &no_vars).unwrap_err();
+        assert_eq!(e.code(), 125);
+        let vars = |n: &str| (n == "PIDONE_GRACE").then(|| OsString::from("9999999999999999999"));
+        assert!(run(&["true"], &vars).unwrap_err().to_string().starts_with("PIDONE_GRACE: "));
     }
 
     #[test]

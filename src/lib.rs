@@ -30,6 +30,7 @@ pub mod sys;
 mod test_rng;
 #[cfg(test)]
 mod test_support;
+pub mod time;
 pub mod user;
 
 use cmd::probe::Health;

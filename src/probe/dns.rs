@@ -36,6 +36,7 @@
 
 use super::http::Deadline;
 use crate::log::Shown;
+use crate::time::later;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -346,10 +347,10 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, Fail> {
                     _ => {}
                 }
             }
-            resend = now + every;
+            resend = later(now, every);
         }
         // A read timeout of zero means none: stop 1 ms early instead.
-        if now + Duration::from_millis(1) >= until {
+        if later(now, Duration::from_millis(1)) >= until {
             return Err(SILENT);
         }
         let wait = until.min(resend).saturating_duration_since(now).max(Duration::from_millis(1));
@@ -432,7 +433,7 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, String>
         for (i, (server, text)) in servers.iter().enumerate() {
             let Some(left) = dl.remaining() else { break };
             let share = left / u32::try_from(servers.len() - i).unwrap_or(1);
-            let why = match ask(*server, cand, Instant::now() + share) {
+            let why = match ask(*server, cand, later(Instant::now(), share)) {
                 Ok(Said::Addrs(a)) => return Ok(a),
                 Ok(Said::NxDomain) => {
                     nxdomain = Some(text);

@@ -11,6 +11,7 @@ use super::target::Host;
 use crate::config::Method;
 use crate::error::io_text;
 use crate::log::Shown;
+use crate::time::later;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -34,7 +35,7 @@ pub struct Deadline {
 impl Deadline {
     pub fn new(total: Duration) -> Deadline {
         let start = Instant::now();
-        Deadline { start, end: start + total, total }
+        Deadline { start, end: later(start, total), total }
     }
 
     /// Time left; None once the deadline has passed.

@@ -13,6 +13,7 @@ use crate::error::{Result, errno_text};
 use crate::log::{self, Shown};
 use crate::signals;
 use crate::sys;
+use crate::time::later;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
@@ -92,11 +93,11 @@ pub fn wait_all(
     signals: Option<BorrowedFd<'_>>,
 ) -> std::result::Result<(), End> {
     let start = Instant::now();
-    let deadline = start + timeout;
+    let deadline = later(start, timeout);
     let spec = Spec::plain();
     // The targets still to answer, each with why its last attempt failed.
     let mut pending: Vec<(&Target, Option<String>)> = targets.iter().map(|t| (t, None)).collect();
-    let mut next_progress = start + PROGRESS;
+    let mut next_progress = later(start, PROGRESS);
     loop {
         let round = Instant::now();
         let mut i = 0;
@@ -130,9 +131,9 @@ pub fn wait_all(
             if now >= next_progress {
                 let left = deadline - now;
                 log::warning!("still waiting for {} ({} left)", pending_list(&pending), Shown(left));
-                next_progress = now + PROGRESS;
+                next_progress = later(now, PROGRESS);
             }
-            let next_round = round + interval;
+            let next_round = later(round, interval);
             if now >= next_round {
                 break;
             }

@@ -5,6 +5,7 @@
 //! without a process in sight.
 
 use crate::signals::{self, SignalMap};
+use crate::time::later;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +91,7 @@ impl Shutdown {
             match self.phase {
                 Phase::Running => {
                     self.phase = Phase::Stopping;
-                    self.deadline = Some(now + self.grace);
+                    self.deadline = Some(later(now, self.grace));
                     self.term_forwarded = true;
                 }
                 // A second termination signal is forwarded too; the deadline stays.
@@ -112,7 +113,7 @@ impl Shutdown {
             return Vec::new();
         }
         self.phase = Phase::Draining;
-        let deadline = *self.deadline.get_or_insert(now + self.grace);
+        let deadline = *self.deadline.get_or_insert(later(now, self.grace));
         if deadline <= now {
             return self.on_deadline(now);
         }
@@ -135,7 +136,7 @@ impl Shutdown {
             return vec![Action::Exit(self.code.unwrap_or(128 + signals::SIGKILL))];
         }
         self.phase = Phase::Killing;
-        self.deadline = Some(now + KILL_WAIT);
+        self.deadline = Some(later(now, KILL_WAIT));
         vec![Action::KillAll]
     }
 }

@@ -1,0 +1,63 @@
+//! The command line and its variables as a user meets them: values, peer
+//! flags, and the log lines about them. Every wait is bounded.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod common;
+
+use common::*;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+/// The exit code and stderr of `cmd`, run to completion within 10 s.
+fn run(cmd: std::process::Command) -> (i32, String, Output) {
+    let out = output(cmd, Duration::from_secs(10));
+    (code(out.status), stderr(&out), out)
+}
+
+/// Exactly one line on stderr, with no control character in it.
+fn assert_one_clean_line(err: &str, what: &str) {
+    assert_eq!(err.lines().count(), 1, "{what}: not one line: {err:?}");
+    assert!(err.ends_with('\n'), "{what}: {err:?}");
+    assert!(!err.trim_end_matches('\n').chars().any(char::is_control), "{what}: control character in {err:?}");
+}
+
+#[test]
+fn huge_durations_are_usage_errors_never_a_crash() {
+    // Before: parsed, then `Instant + Duration` overflowed on the first signal
+    // (or at once for probe and wait), and a grace that never came ran the command.
+    let (c, err, _) = run(plain(["--grace", "18446744073709551615", "--", "sleep", "5"]));
+    assert_eq!(c, 125, "{err}");
+    assert_one_clean_line(&err, "--grace");
+    let mut cmd = plain(["--", "sleep", "5"]);
+    cmd.env("PIDONE_GRACE", "9999999999999999999");
+    let (c, err, _) = run(cmd);
+    assert_eq!(c, 125, "{err}");
+    assert!(err.contains("PIDONE_GRACE"), "{err}");
+    for t in ["18446744073709551615s", "99999999999s"] {
+        let (c, err, _) = run(plain(["probe", "--timeout", t, "tcp://127.0.0.1:1"]));
+        assert_eq!(c, 1, "probe --timeout {t}: {err}");
+        assert_one_clean_line(&err, t);
+    }
+    for args in [["--wait-timeout", "18446744073709551615"], ["--wait-interval", "18446744073709551615s"]] {
+        let mut all = vec!["wait"];
+        all.extend(args);
+        all.push("tcp://127.0.0.1:1");
+        let (c, err, _) = run(plain(all));
+        assert_eq!(c, 125, "{args:?}: {err}");
+        assert_one_clean_line(&err, args[0]);
+    }
+    for (arg, c_want) in [("30s1m", 125), ("1s1s", 125), ("1.5s", 0), ("0.25m", 0), ("1.0001s", 125)] {
+        let (c, err, _) = run(plain(["--grace", arg, "--", "true"]));
+        assert_eq!(c, c_want, "--grace {arg}: {err}");
+    }
+}
+
+#[test]
+fn a_one_year_grace_is_valid_and_its_deadline_does_not_overflow() {
+    let mut r = Running::spawn(pid1(["--grace", "8760h", "--", "sleep", "30"]));
+    std::thread::sleep(Duration::from_millis(200));
+    r.signal(libc::SIGTERM);
+    let t = Instant::now();
+    let st = r.wait(Duration::from_secs(10));
+    assert_eq!(code(st), 143);
+    assert!(t.elapsed() < Duration::from_secs(5));
+}
