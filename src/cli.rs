@@ -507,12 +507,18 @@ pub fn parse_source(s: &str) -> Result<Source> {
     Ok(Source { path: PathBuf::from(path), optional })
 }
 
-fn parse_forward(v: &str) -> Result<Forward> {
-    match v {
-        "group" => Ok(Forward::Group),
-        "child" => Ok(Forward::Child),
-        _ => Err(invalid("value", v, "group, child")),
+/// One of `choices`, compared ignoring ASCII case (contract section 1: every
+/// enumerated value, on the command line and in variables alike).
+fn one_of<T: Copy>(v: &str, what: &str, choices: &[(&str, T)]) -> Result<T> {
+    if let Some((_, value)) = choices.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)) {
+        return Ok(*value);
     }
+    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+    Err(invalid(what, v, &names.join(", ")))
+}
+
+fn parse_forward(v: &str) -> Result<Forward> {
+    one_of(v, "value", &[("group", Forward::Group), ("child", Forward::Child)])
 }
 
 fn parse_interval(v: &str) -> Result<Duration> {
@@ -535,20 +541,11 @@ fn parse_level(v: &str) -> Result<Level> {
 }
 
 fn parse_log_format(v: &str) -> Result<Format> {
-    match v {
-        "text" => Ok(Format::Text),
-        "json" => Ok(Format::Json),
-        _ => Err(invalid("log format", v, "text, json")),
-    }
+    one_of(v, "log format", &[("text", Format::Text), ("json", Format::Json)])
 }
 
 fn parse_env_format(v: &str) -> Result<EnvFormat> {
-    match v {
-        "dotenv" => Ok(EnvFormat::Dotenv),
-        "shell" => Ok(EnvFormat::Shell),
-        "json" => Ok(EnvFormat::Json),
-        _ => Err(invalid("format", v, "dotenv, shell, json")),
-    }
+    one_of(v, "format", &[("dotenv", EnvFormat::Dotenv), ("shell", EnvFormat::Shell), ("json", EnvFormat::Json)])
 }
 
 /// A TCP port: decimal digits only, 1-65535.
@@ -557,11 +554,7 @@ fn parse_port(v: &str) -> Result<u16> {
 }
 
 fn parse_method(v: &str) -> Result<Method> {
-    match v.to_ascii_uppercase().as_str() {
-        "GET" => Ok(Method::Get),
-        "HEAD" => Ok(Method::Head),
-        _ => Err(invalid("method", v, "GET, HEAD")),
-    }
+    one_of(v, "method", &[("GET", Method::Get), ("HEAD", Method::Head)])
 }
 
 /// The options of every mode at their defaults. The mode being parsed gets
@@ -886,6 +879,32 @@ mod tests {
         assert_eq!(e.code(), 125);
         let vars = |n: &str| (n == "PIDONE_GRACE").then(|| OsString::from("9999999999999999999"));
         assert!(run(&["true"], &vars).unwrap_err().to_string().starts_with("PIDONE_GRACE: "));
+    }
+
+    #[test]
+    fn enumerated_values_ignore_case_in_options_and_variables() {
+        let r = run(&["--forward", "Group", "--log-format", "JSON", "--log-level", "Info", "true"], &no_vars).unwrap();
+        assert_eq!((r.supervise.forward, r.log.format, r.log.level), (Forward::Group, Format::Json, Level::Info));
+        let vars = |n: &str| match n {
+            "PIDONE_FORWARD" => Some(OsString::from("CHILD")),
+            "PIDONE_LOG_FORMAT" => Some(OsString::from("Json")),
+            "PIDONE_LOG_LEVEL" => Some(OsString::from("DEBUG")),
+            "PIDONE_ALLOW_ROOT" => Some(OsString::from("TRUE")),
+            _ => None,
+        };
+        let r = run(&["true"], &vars).unwrap();
+        assert_eq!((r.supervise.forward, r.log.format, r.log.level), (Forward::Child, Format::Json, Level::Debug));
+        assert!(r.user.allow_root);
+        match parse(args(&["env", "--format", "Shell"]), &no_vars) {
+            Ok(Mode::Env(e)) => assert_eq!(e.format, EnvFormat::Shell),
+            other => panic!("{other:?}"),
+        }
+        match parse(args(&["probe", "--method", "head", "/"]), &no_vars) {
+            Ok(Mode::Probe(p)) => assert_eq!(p.method, Method::Head),
+            other => panic!("{other:?}"),
+        }
+        let e = run(&["--forward", "all", "true"], &no_vars).unwrap_err().to_string();
+        assert_eq!(e, "--forward: invalid value 'all' (group, child)");
     }
 
     #[test]

@@ -61,3 +61,17 @@ fn a_one_year_grace_is_valid_and_its_deadline_does_not_overflow() {
     assert_eq!(code(st), 143);
     assert!(t.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn enumerated_values_ignore_case() {
+    let mut cmd = plain(["--forward", "Group", "--log-level", "INFO", "--", "true"]);
+    cmd.env("PIDONE_LOG_FORMAT", "JSON").env("PIDONE_ENV_OVERRIDE", "Yes");
+    let (c, err, _) = run(cmd);
+    assert_eq!(c, 0, "{err}");
+    assert!(err.lines().count() > 0 && err.lines().all(|l| l.starts_with('{')), "info lines in JSON: {err}");
+    let mut cmd = plain(["env", "--format", "JSON"]);
+    cmd.env_clear().env("A", "1");
+    let (c, err, out) = run(cmd);
+    assert_eq!(c, 0, "{err}");
+    assert!(stdout(&out).starts_with('{'), "{}", stdout(&out));
+}
