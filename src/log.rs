@@ -78,7 +78,7 @@ pub fn write(level: Level, msg: &str) {
         s.push_str("}\n");
         s
     } else {
-        format!("pidone: {}: {}\n", level.name(), msg)
+        format!("pidone: {}: {}\n", level.name(), Printable(msg))
     };
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
@@ -103,6 +103,31 @@ impl std::fmt::Display for Shown {
     }
 }
 
+/// Text as messages show it: control characters escaped (`\n`, `\t`, `\x1b`,
+/// `\x9b`), so that a message stays one line and no escape sequence reaches
+/// a terminal. Every text log line goes through it (JSON lines escape the same
+/// characters their own way), so a value echoed in any message is safe; the
+/// probe's result line uses it too. A backslash is left as it is, so showing
+/// text twice changes nothing.
+pub struct Printable<'a>(pub &'a str);
+
+impl std::fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                // The C0 and C1 controls and DEL: all below 0x100.
+                c if c.is_control() => write!(f, "\\x{:02x}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Append `s` to `out` as a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
@@ -113,7 +138,8 @@ pub fn json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            // Also C1 controls (0x80-0x9f): some terminals read 0x9b as ESC [.
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -151,6 +177,16 @@ mod tests {
         let mut s = String::new();
         json_string(&mut s, "a\"b\\c\nd\u{1}");
         assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+
+    #[test]
+    fn printable_escapes_every_control_character_once() {
+        let shown = Printable("a\nb\r\tc\u{1b}[31md\u{7f}\u{9b}e\\n\u{2028}é").to_string();
+        assert_eq!(shown, "a\\nb\\r\\tc\\x1b[31md\\x7f\\x9be\\n\u{2028}é");
+        assert_eq!(Printable(&shown).to_string(), shown, "showing twice changes nothing");
+        let mut json = String::new();
+        json_string(&mut json, "\u{9b}\u{1b}");
+        assert_eq!(json, "\"\\u009b\\u001b\"");
     }
 
     #[test]

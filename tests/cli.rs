@@ -75,3 +75,39 @@ fn enumerated_values_ignore_case() {
     assert_eq!(c, 0, "{err}");
     assert!(stdout(&out).starts_with('{'), "{}", stdout(&out));
 }
+
+#[test]
+fn echoed_values_have_control_characters_escaped() {
+    let evil = "x\n\x1b[31mred\x1b[0m\ty";
+    let cases: Vec<(Vec<String>, Option<(&str, &str)>, i32)> = vec![
+        (vec!["--grace".into(), evil.into(), "true".into()], None, 125),
+        (vec!["true".into()], Some(("PIDONE_GRACE", evil)), 125),
+        (vec!["--user".into(), format!("nobody{evil}"), "true".into()], None, 125),
+        (vec!["--env-file".into(), format!("/nonexistent/{evil}"), "true".into()], None, 125),
+        (vec!["wait".into(), "--wait-timeout".into(), "1s".into(), format!("tcp://{evil}:1")], None, 125),
+        (
+            vec![
+                "--wait".into(),
+                format!("file:///nonexistent/{evil}"),
+                "--wait-timeout".into(),
+                "300ms".into(),
+                "true".into(),
+            ],
+            None,
+            125,
+        ),
+        (vec!["probe".into(), format!("tcp://{evil}:1")], None, 1),
+    ];
+    for (args, var, want) in cases {
+        let mut cmd = plain(&args);
+        if let Some((k, v)) = var {
+            cmd.env(k, v);
+        }
+        let (c, err, out) = run(cmd);
+        assert_eq!(c, want, "{args:?}: {err}");
+        assert_one_clean_line(&err, &format!("{args:?} {var:?}"));
+        assert!(err.contains("\\x1b[31mred"), "{args:?}: the value is shown, escaped: {err}");
+        let printed = stdout(&out);
+        assert!(!printed.trim_end_matches('\n').chars().any(char::is_control), "{args:?}: stdout {printed:?}");
+    }
+}
