@@ -12,7 +12,7 @@
 //! from its variable.
 
 use crate::config::{EnvCmd, EnvFormat, Forward, Method, Mode, Probe, Run, Source, Wait};
-use crate::config::{EnvOpts, LogOpts, UserOpts, WaitOpts};
+use crate::config::{EnvOpts, LogOpts, Origin, Sourced, UserOpts, WaitOpts};
 use crate::error::{Error, Result};
 use crate::log::{Format, Level};
 use crate::signals::SignalMap;
@@ -173,7 +173,10 @@ const OPTIONS: [OptRow; 25] = [
         modes: RUN,
         section: Section::Dependencies,
         help: "wait for tcp://host:port, http://... or file:///path before starting COMMAND (repeatable)",
-        set: |s, v| push(&mut s.run.wait.targets, Ok(v.to_string())),
+        set: |s, v| {
+            s.run.wait.from = s.origin;
+            push(&mut s.run.wait.targets, Ok(v.to_string()))
+        },
     },
     OptRow {
         long: "wait-timeout",
@@ -250,7 +253,10 @@ const OPTIONS: [OptRow; 25] = [
         modes: RUN_ENV,
         section: Section::Privileges,
         help: "run COMMAND as this user (names or numeric ids)",
-        set: |s, v| put(&mut s.user().user, Ok(Some(v.to_string()))),
+        set: |s, v| {
+            let from = s.origin;
+            put(&mut s.user().user, Ok(Some(Sourced { value: v.to_string(), from })))
+        },
     },
     OptRow {
         long: "allow-root",
@@ -398,10 +404,8 @@ const OPTIONS: [OptRow; 25] = [
 ];
 
 /// The environment variable that sets `--long`.
-pub fn env_name(long: &str) -> String {
-    let mut s = String::from("PIDONE_");
-    s.extend(long.chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
-    s
+pub fn env_name(long: &'static str) -> String {
+    Origin::Variable(long).to_string()
 }
 
 /// The error for a value that is not one of the accepted ones.
@@ -562,6 +566,8 @@ fn parse_method(v: &str) -> Result<Method> {
 /// is the one [`Settings::into_mode`] hands out.
 struct Settings {
     sub: Sub,
+    /// Where the value being set comes from (for the values checked after parsing).
+    origin: Origin,
     run: Run,
     env: EnvCmd,
     probe: Probe,
@@ -570,7 +576,14 @@ struct Settings {
 
 impl Settings {
     fn new(sub: Sub) -> Settings {
-        Settings { sub, run: Run::default(), env: EnvCmd::default(), probe: Probe::default(), wait: Wait::default() }
+        Settings {
+            sub,
+            origin: Origin::Option(""),
+            run: Run::default(),
+            env: EnvCmd::default(),
+            probe: Probe::default(),
+            wait: Wait::default(),
+        }
     }
 
     fn log(&mut self) -> &mut LogOpts {
@@ -605,6 +618,7 @@ impl Settings {
         for (_, row) in self.rows().filter(|(_, row)| row.var) {
             let name = env_name(row.long);
             let Some(raw) = vars(&name) else { continue };
+            self.origin = Origin::Variable(row.long);
             let res = match (raw.to_str(), row.takes) {
                 (None, _) => Err(Error::config("value is not valid UTF-8")),
                 (Some(list), Takes::List(_)) => {
@@ -677,6 +691,7 @@ impl Settings {
                     v.as_bytes()
                 }),
             };
+            self.origin = Origin::Option(row.long);
             if let (Takes::List(clear), Some(seen @ false)) = (row.takes, given.get_mut(place)) {
                 *seen = true;
                 clear(self);
@@ -1034,6 +1049,23 @@ mod tests {
             let e = run(bad, &no_vars).unwrap_err();
             assert_eq!(e.code(), 125, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn values_checked_later_remember_their_origin() {
+        let vars = |n: &str| match n {
+            "PIDONE_USER" => Some(OsString::from("app")),
+            "PIDONE_WAIT" => Some(OsString::from("tcp://db:5432")),
+            _ => None,
+        };
+        let r = run(&["true"], &vars).unwrap();
+        let user = r.user.user.unwrap();
+        assert_eq!((user.value.as_str(), user.from.to_string()), ("app", "PIDONE_USER".to_string()));
+        assert_eq!(r.wait.from.to_string(), "PIDONE_WAIT");
+        let r = run(&["--user", "web", "--wait", "tcp://a:1", "true"], &vars).unwrap();
+        assert_eq!(r.user.user.unwrap().from.to_string(), "--user");
+        assert_eq!((r.wait.from.to_string(), r.wait.targets), ("--wait".to_string(), vec!["tcp://a:1".to_string()]));
+        assert_eq!(Origin::Variable("wait-timeout").to_string(), "PIDONE_WAIT_TIMEOUT");
     }
 
     #[test]

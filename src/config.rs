@@ -30,6 +30,39 @@ pub enum Forward {
     Child,
 }
 
+/// Where a value came from, for the messages about it (contract section 1:
+/// an error about a value from a variable names the variable): an option on
+/// the command line (`--user`) or its variable (`PIDONE_USER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `--LONG`.
+    Option(&'static str),
+    /// `PIDONE_<LONG>`, upper case, `-` as `_`.
+    Variable(&'static str),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Origin::Option(long) => write!(f, "--{long}"),
+            Origin::Variable(long) => {
+                f.write_str("PIDONE_")?;
+                long.chars().try_for_each(|c| {
+                    std::fmt::Write::write_char(f, if c == '-' { '_' } else { c.to_ascii_uppercase() })
+                })
+            }
+        }
+    }
+}
+
+/// A value that is checked after parsing (by the privilege drop, the wait),
+/// with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub from: Origin,
+}
+
 /// A path that may be missing when `optional` (given as `?PATH`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
@@ -83,7 +116,7 @@ pub struct EnvOpts {
 /// Contract section 4: who the command runs as.
 #[derive(Debug, Clone, Default)]
 pub struct UserOpts {
-    pub user: Option<String>,
+    pub user: Option<Sourced<String>>,
     pub allow_root: bool,
     pub allow_new_privs: bool,
 }
@@ -92,13 +125,20 @@ pub struct UserOpts {
 #[derive(Debug, Clone)]
 pub struct WaitOpts {
     pub targets: Vec<String>,
+    /// Where run mode's `targets` came from: `--wait` or `PIDONE_WAIT`.
+    pub from: Origin,
     pub timeout: Duration,
     pub interval: Duration,
 }
 
 impl Default for WaitOpts {
     fn default() -> Self {
-        WaitOpts { targets: Vec::new(), timeout: Duration::from_secs(30), interval: Duration::from_secs(1) }
+        WaitOpts {
+            targets: Vec::new(),
+            from: Origin::Option("wait"),
+            timeout: Duration::from_secs(30),
+            interval: Duration::from_secs(1),
+        }
     }
 }
 

@@ -111,3 +111,23 @@ fn echoed_values_have_control_characters_escaped() {
         assert!(!printed.trim_end_matches('\n').chars().any(char::is_control), "{args:?}: stdout {printed:?}");
     }
 }
+
+#[test]
+fn errors_about_a_variable_name_the_variable() {
+    for (var, value) in [("PIDONE_USER", "no-such-user-here"), ("PIDONE_USER", "0"), ("PIDONE_WAIT", "gopher://x:1")] {
+        let mut cmd = plain(["--", "true"]);
+        cmd.env(var, value);
+        if value == "0" {
+            cmd.env_remove("PIDONE_ALLOW_ROOT");
+        }
+        let (c, err, _) = run(cmd);
+        assert_eq!(c, 125, "{var}={value}: {err}");
+        let named = [format!("pidone: error: {var}"), format!("({var} '{value}' resolves")];
+        assert!(named.iter().any(|n| err.contains(n.as_str())), "{var}={value}: {err}");
+        assert!(!err.contains("--user '") && !err.contains("--wait:"), "{var}={value}: {err}");
+    }
+    // The same values on the command line name the option.
+    let (c, err, _) = run(plain(["--user", "no-such-user-here", "--", "true"]));
+    assert_eq!(c, 125, "{err}");
+    assert!(err.starts_with("pidone: error: --user 'no-such-user-here'"), "{err}");
+}

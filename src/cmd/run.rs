@@ -56,15 +56,15 @@ fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
     if opts.targets.is_empty() {
         return Ok(());
     }
-    let targets = probe::parse_all(&opts.targets).map_err(|e| e.context("--wait"))?;
+    let targets = probe::parse_all(&opts.targets).map_err(|e| e.context(opts.from))?;
     log::info!("waiting up to {} for {} target(s)", Shown(opts.timeout), targets.len());
     match probe::wait_all(&targets, opts.timeout, opts.interval, signals) {
         Ok(()) => Ok(()),
-        Err(End::Timeout(msg)) => Err(Error::config(format!("--wait: {msg}; the command was not started"))),
+        Err(End::Timeout(msg)) => Err(Error::config(format!("{}: {msg}; the command was not started", opts.from))),
         Err(End::Signal(sig)) => Err(Error::new(
             128 + sig,
-            format!("--wait: {} received while waiting; the command was not started", signals::Name(sig)),
+            format!("{}: {} received while waiting; the command was not started", opts.from, signals::Name(sig)),
         )),
-        Err(End::Failed(msg)) => Err(Error::config(format!("--wait: {msg}"))),
+        Err(End::Failed(msg)) => Err(Error::config(format!("{}: {msg}", opts.from))),
     }
 }
