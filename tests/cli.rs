@@ -131,3 +131,19 @@ fn errors_about_a_variable_name_the_variable() {
     assert_eq!(c, 125, "{err}");
     assert!(err.starts_with("pidone: error: --user 'no-such-user-here'"), "{err}");
 }
+
+#[test]
+fn map_refuses_signals_pidone_never_receives() {
+    for from in ["SEGV", "ILL", "TRAP", "ABRT", "BUS", "FPE", "SYS", "KILL", "STOP", "CHLD", "11"] {
+        let (c, err, _) = run(plain(["--map", &format!("{from}:TERM"), "--", "true"]));
+        assert_eq!(c, 125, "--map {from}:TERM: {err}");
+        assert_one_clean_line(&err, from);
+        let mut cmd = plain(["--", "true"]);
+        cmd.env("PIDONE_MAP", format!("HUP:USR1,{from}:HUP"));
+        let (c, err, _) = run(cmd);
+        assert_eq!(c, 125, "PIDONE_MAP {from}: {err}");
+        assert!(err.contains("PIDONE_MAP"), "{err}");
+    }
+    let (c, err, _) = run(plain(["--map", "USR1:TERM", "--map", "WINCH:0", "--", "true"]));
+    assert_eq!(c, 0, "{err}");
+}
