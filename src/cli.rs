@@ -408,6 +408,59 @@ pub fn env_name(long: &'static str) -> String {
     Origin::Variable(long).to_string()
 }
 
+/// The variables pidone reads outside the option table (`probe` reads its port).
+const OTHER_VARIABLES: [&str; 1] = ["PIDONE_PROBE_PORT"];
+
+/// One warning for each `PIDONE_*` name in `names` that no mode reads (a typo
+/// is not an error), naming the closest variable pidone knows when one is close:
+/// within two edits, or one name the other's prefix (`PIDONE_GRACE_PERIOD`).
+pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a std::ffi::OsStr>) -> Vec<String> {
+    let known: Vec<String> = OPTIONS
+        .iter()
+        .filter(|row| row.var)
+        .map(|row| env_name(row.long))
+        .chain(OTHER_VARIABLES.iter().map(|name| name.to_string()))
+        .collect();
+    let mut warnings = Vec::new();
+    for name in names {
+        let name = name.to_string_lossy();
+        if !name.starts_with("PIDONE_") || known.iter().any(|k| *k == name) {
+            continue;
+        }
+        let upper = name.to_ascii_uppercase();
+        let near = |k: &&String| {
+            let prefix = upper.starts_with(&format!("{k}_")) || (k.starts_with(upper.as_str()) && upper.len() > 7);
+            let edits = if upper.len() <= k.len() + 2 { edit_distance(upper.as_bytes(), k.as_bytes()) } else { 3 };
+            // Fewer edits first, then the longer shared prefix.
+            (edits <= 2 || prefix).then_some((edits, usize::MAX - k.len()))
+        };
+        let closest = known.iter().filter_map(|k| near(&k).map(|rank| (rank, k))).min();
+        warnings.push(match closest {
+            Some((_, k)) => format!("{name} is not a pidone variable and is ignored (did you mean {k}?)"),
+            None => format!("{name} is not a pidone variable and is ignored"),
+        });
+    }
+    warnings
+}
+
+/// The Levenshtein distance between `a` and `b`.
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut cur = Vec::with_capacity(prev.len());
+        cur.push(i.saturating_add(1));
+        for (j, &cb) in b.iter().enumerate() {
+            let at = |row: &[usize], k: usize| row.get(k).copied().unwrap_or(usize::MAX);
+            let replace = at(&prev, j).saturating_add(usize::from(ca != cb));
+            let delete = at(&prev, j.saturating_add(1)).saturating_add(1);
+            let insert = cur.last().copied().unwrap_or(usize::MAX).saturating_add(1);
+            cur.push(replace.min(delete).min(insert));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
+}
+
 /// The error for a value that is not one of the accepted ones.
 fn invalid(what: &str, value: &str, accepted: &str) -> Error {
     Error::config(format!("invalid {what} '{value}' ({accepted})"))
@@ -1066,6 +1119,27 @@ mod tests {
         assert_eq!(r.user.user.unwrap().from.to_string(), "--user");
         assert_eq!((r.wait.from.to_string(), r.wait.targets), ("--wait".to_string(), vec!["tcp://a:1".to_string()]));
         assert_eq!(Origin::Variable("wait-timeout").to_string(), "PIDONE_WAIT_TIMEOUT");
+    }
+
+    #[test]
+    fn unknown_variables_get_a_warning_with_the_closest_name() {
+        let warn = |names: &[&str]| unknown_variables(names.iter().map(std::ffi::OsStr::new));
+        assert_eq!(
+            warn(&["PIDONE_GRACE", "PIDONE_PROBE_PORT", "PIDONE_USER", "PIDONE_TIMEOUT", "PATH", "PIDONEX"]),
+            vec!["PIDONE_TIMEOUT is not a pidone variable and is ignored"]
+        );
+        let w = warn(&["PIDONE_GRACE_PERIOD", "PIDONE_GARCE", "PIDONE_Grace", "PIDONE_LOGLEVEL", "PIDONE_WAIT_TIME"]);
+        let meant: Vec<_> = w.iter().map(|w| w.split("did you mean ").nth(1).unwrap_or("-")).collect();
+        assert_eq!(
+            meant,
+            ["PIDONE_GRACE?)", "PIDONE_GRACE?)", "PIDONE_GRACE?)", "PIDONE_LOG_LEVEL?)", "PIDONE_WAIT_TIMEOUT?)"]
+        );
+        assert_eq!(
+            warn(&["PIDONE_NOTHING_LIKE_IT"]),
+            ["PIDONE_NOTHING_LIKE_IT is not a pidone variable and is ignored"]
+        );
+        assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
+        assert_eq!(edit_distance(b"", b"ab"), 2);
     }
 
     #[test]

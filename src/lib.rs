@@ -56,25 +56,22 @@ pub fn main(args: Vec<OsString>) -> i32 {
     // and only needs a few getenv calls of its own.
     let base = if probe_mode { env::Environment::default() } else { env::Environment::from_process() };
     let vars = |name: &str| base.get(name).map(std::ffi::OsStr::to_os_string);
-    let ended = cli::parse(args, &vars).and_then(|mode| match mode {
+    let parsed = cli::parse(args, &vars);
+    if let Ok(log) = parsed.as_ref().map(Mode::log) {
+        log::configure(log.level, log.format);
+    }
+    if !matches!(parsed, Ok(Mode::Help(_) | Mode::Version)) {
+        for warning in cli::unknown_variables(base.iter().map(|(name, _)| name)) {
+            log::warning!("{warning}");
+        }
+    }
+    let ended = parsed.and_then(|mode| match mode {
         Mode::Help(text) => print(&text),
         Mode::Version => print(concat!("pidone ", env!("CARGO_PKG_VERSION"), "\n")),
-        Mode::Run(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            cmd::run::main(opts, base).map(Ended::Code)
-        }
-        Mode::Env(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            cmd::env::main(opts, base).map(|()| Ended::Code(0))
-        }
-        Mode::Probe(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            cmd::probe::main(opts).map(Ended::Probe)
-        }
-        Mode::Wait(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            cmd::wait::main(opts).map(Ended::Wait)
-        }
+        Mode::Run(opts) => cmd::run::main(opts, base).map(Ended::Code),
+        Mode::Env(opts) => cmd::env::main(opts, base).map(|()| Ended::Code(0)),
+        Mode::Probe(opts) => cmd::probe::main(opts).map(Ended::Probe),
+        Mode::Wait(opts) => cmd::wait::main(opts).map(Ended::Wait),
     });
     exit_code(probe_mode, ended)
 }

@@ -147,3 +147,33 @@ fn map_refuses_signals_pidone_never_receives() {
     let (c, err, _) = run(plain(["--map", "USR1:TERM", "--map", "WINCH:0", "--", "true"]));
     assert_eq!(c, 0, "{err}");
 }
+
+#[test]
+fn unknown_pidone_variables_get_one_warning_each() {
+    let mut cmd = plain(["--", "true"]);
+    cmd.env("PIDONE_GRACE_PERIOD", "30s").env("PIDONE_WAIT_TIMOUT", "5s").env("PIDONE_ZZZ", "1");
+    cmd.env("PIDONE_PROBE_PORT", "8080").env("PIDONE_USER_X", "").env_remove("PIDONE_USER");
+    let (c, err, _) = run(cmd);
+    assert_eq!(c, 0, "a typo is not an error: {err}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("pidone: warn: PIDONE_")).collect();
+    assert_eq!(warnings.len(), 4, "{err}");
+    for (name, meant) in [
+        ("PIDONE_GRACE_PERIOD", Some("PIDONE_GRACE")),
+        ("PIDONE_WAIT_TIMOUT", Some("PIDONE_WAIT_TIMEOUT")),
+        ("PIDONE_USER_X", Some("PIDONE_USER")),
+        ("PIDONE_ZZZ", None),
+    ] {
+        let line = warnings.iter().find(|l| l.contains(&format!("{name} "))).unwrap_or_else(|| panic!("{name}: {err}"));
+        assert_eq!(line.contains("did you mean"), meant.is_some(), "{line}");
+        if let Some(m) = meant {
+            assert!(line.contains(&format!("did you mean {m}?")), "{line}");
+        }
+    }
+    assert!(!err.contains("PIDONE_PROBE_PORT"), "read by probe, so known: {err}");
+    // Each mode that reads variables warns; the variable is still ignored.
+    let mut cmd = plain(["wait", "--wait-timeout", "2s", "file:///tmp"]);
+    cmd.env("PIDONE_WAIT_INTERVALL", "1s");
+    let (c, err, _) = run(cmd);
+    assert_eq!(c, 0, "{err}");
+    assert!(err.contains("PIDONE_WAIT_INTERVALL is not a pidone variable"), "{err}");
+}

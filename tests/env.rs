@@ -531,6 +531,7 @@ fn canary_secret_never_in_stderr() {
     for (what, args, vars, want) in cases {
         for json in [false, true] {
             let mut cmd = Command::new(bin());
+            not_for_pidone(&mut cmd);
             let mut a = args.clone();
             let at = usize::from(a[0] == "env");
             a.insert(at, "-vv");

@@ -413,6 +413,7 @@ fn started_non_root() {
         for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
             c.env_remove(v);
         }
+        common::not_for_pidone(&mut c);
         c.process_group(0);
         output(c, T)
     };
