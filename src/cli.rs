@@ -118,7 +118,7 @@ fn push<T>(list: &mut Vec<T>, value: Result<T>) -> Result<()> {
 }
 
 /// Every option of every mode. Variables are applied in this order.
-const OPTIONS: [OptRow; 25] = [
+const OPTIONS: [OptRow; 27] = [
     OptRow {
         long: "grace",
         short: None,
@@ -144,7 +144,7 @@ const OPTIONS: [OptRow; 25] = [
     },
     OptRow {
         long: "map",
-        short: None,
+        short: Some(b'r'),
         arg: "FROM:TO",
         takes: Takes::List(|s| s.run.supervise.map = SignalMap::default()),
         var: true,
@@ -155,7 +155,7 @@ const OPTIONS: [OptRow; 25] = [
     },
     OptRow {
         long: "success-code",
-        short: None,
+        short: Some(b'e'),
         arg: "N",
         takes: Takes::List(|s| s.run.supervise.success_codes.clear()),
         var: true,
@@ -163,6 +163,28 @@ const OPTIONS: [OptRow; 25] = [
         section: Section::Supervision,
         help: "treat COMMAND's exit code N as 0 (repeatable)",
         set: |s, v| push(&mut s.run.supervise.success_codes, parse_exit_code(v)),
+    },
+    OptRow {
+        long: "parent-death",
+        short: Some(b'p'),
+        arg: "SIG",
+        takes: Takes::Value,
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "ask the kernel for SIG when pidone's parent dies (when pidone is not PID 1)",
+        set: |s, v| put(&mut s.run.parent_death_signal, crate::signals::parse(v, false).map(Some)),
+    },
+    OptRow {
+        long: "warn-reaped",
+        short: Some(b'w'),
+        arg: "",
+        takes: Takes::Flag,
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "log every reaped process other than COMMAND at warn",
+        set: |s, v| put(&mut s.run.supervise.warn_reaped, parse_bool(v)),
     },
     OptRow {
         long: "wait",
@@ -402,6 +424,50 @@ const OPTIONS: [OptRow; 25] = [
         set: |s, v| put(&mut s.probe.timeout, parse_duration(v)),
     },
 ];
+
+/// A peer's spelling of a pidone option (contract section 1), taken in run
+/// mode only, so that `["/tini", "-g", "--"]` becomes `["/init", "-g", "--"]`.
+/// tini's `-e`, `-p`, `-w` and dumb-init's `-r` are the short forms of their
+/// rows in [`OPTIONS`]; `-s` (a no-op: pidone is a subreaper whenever it is
+/// not PID 1), `-l` (the license notices) and `-vvv` are read by the tokenizer.
+struct Peer {
+    short: Option<u8>,
+    long: Option<&'static str>,
+    /// The row of [`OPTIONS`] it sets.
+    row: &'static str,
+    /// The value the spelling implies (`-g` is `--forward group`), if any.
+    value: Option<&'static str>,
+}
+
+const PEERS: [Peer; 3] = [
+    // tini -g: signals to the child's process group.
+    Peer { short: Some(b'g'), long: None, row: "forward", value: Some("group") },
+    // dumb-init -c / --single-child: signals to the child only.
+    Peer { short: Some(b'c'), long: Some("single-child"), row: "forward", value: Some("child") },
+    // dumb-init -r / --rewrite S:R.
+    Peer { short: None, long: Some("rewrite"), row: "map", value: None },
+];
+
+/// An option a word names: its place in [`OPTIONS`], its row, and the value
+/// its spelling implies.
+type Found = (usize, &'static OptRow, Option<&'static str>);
+
+/// What the command line asks for, once its options are read.
+enum Parsed {
+    /// The positional words start here (the first non-option word, or after `--`).
+    Words(usize),
+    /// `-h` / `--help`.
+    Help,
+    /// `-l`: the license notices.
+    License,
+}
+
+/// Keep the first error of a parse that goes on.
+fn record(first: &mut Option<Error>, r: Result<()>) {
+    if let Err(e) = r {
+        first.get_or_insert(e);
+    }
+}
 
 /// The environment variable that sets `--long`.
 pub fn env_name(long: &'static str) -> String {
@@ -668,6 +734,8 @@ impl Settings {
 
     /// Apply the `PIDONE_*` variables from `vars` of every option of the mode that has one.
     fn apply_vars(&mut self, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<()> {
+        // A bad value does not stop the others (the log options among them).
+        let mut first = None;
         for (_, row) in self.rows().filter(|(_, row)| row.var) {
             let name = env_name(row.long);
             let Some(raw) = vars(&name) else { continue };
@@ -679,23 +747,68 @@ impl Settings {
                 }
                 (Some(val), _) => (row.set)(self, val),
             };
-            res.map_err(|e| e.context(&name))?;
+            record(&mut first, res.map_err(|e| e.context(&name)));
         }
-        Ok(())
+        first.map_or(Ok(()), Err)
     }
 
-    /// Parse the mode's options in `args` from `at` on. Returns where the
-    /// positional words start (at the first non-option word, or after `--`),
-    /// or `None` for `-h` / `--help`.
-    fn parse_args(&mut self, args: &[OsString], mut at: usize) -> Result<Option<usize>> {
+    /// The row a `--long` name or a `-x` letter names, in this mode.
+    fn find(&self, long: Option<&[u8]>, short: Option<u8>) -> Option<Found> {
+        let named = |l: Option<&str>, s: Option<u8>| {
+            (long.is_some() && long == l.map(str::as_bytes)) || (short.is_some() && short == s)
+        };
+        if let Some((place, row)) = self.rows().find(|(_, row)| named(Some(row.long), row.short)) {
+            return Some((place, row, None));
+        }
+        let peer = PEERS.iter().find(|peer| self.sub == Sub::Run && named(peer.long, peer.short))?;
+        self.rows().find(|(_, row)| row.long == peer.row).map(|(place, row)| (place, row, peer.value))
+    }
+
+    /// Set the option `found` from `attached` (`--opt=V`, `-oV`), else the
+    /// value its spelling implies, `1` for a flag, or the next word.
+    fn apply(
+        &mut self,
+        found: Found,
+        attached: Option<&[u8]>,
+        args: &[OsString],
+        at: &mut usize,
+        given: &mut [bool],
+    ) -> Result<()> {
+        let (place, row, implied) = found;
+        let value = match (implied, attached) {
+            (Some(_), Some(_)) => return Err(Error::config("takes no value")),
+            (Some(v), None) => v.as_bytes(),
+            (None, Some(v)) => v,
+            (None, None) if matches!(row.takes, Takes::Flag) => b"1",
+            (None, None) => {
+                let v = args.get(*at).ok_or_else(|| Error::config("missing value"))?;
+                *at += 1;
+                v.as_bytes()
+            }
+        };
+        self.origin = Origin::Option(row.long);
+        if let (Takes::List(clear), Some(seen @ false)) = (row.takes, given.get_mut(place)) {
+            *seen = true;
+            clear(self);
+        }
+        let value = std::str::from_utf8(value).map_err(|_| Error::config("value is not valid UTF-8"))?;
+        (row.set)(self, value)
+    }
+
+    /// Parse the mode's options in `args` from `at` on. A bad value does not
+    /// stop the parse: the rest is read (so the log options are known however
+    /// the line goes on), and the first error is returned.
+    fn parse_args(&mut self, args: &[OsString], mut at: usize) -> Result<Parsed> {
         let (mut verbosity, mut quiet) = (0u8, false);
         // The list options given on the command line so far, by place in OPTIONS.
         let mut given = [false; OPTIONS.len()];
+        let mut first = None;
+        let unknown = |shown: &str| Error::config(format!("unknown option '{shown}' (see pidone --help)"));
         let words = loop {
             let Some(arg) = args.get(at) else { break at };
             at += 1;
             let word = arg.as_bytes();
-            let (found, shown, attached) = if word == b"--" {
+            if word == b"--" {
                 break at;
             } else if let Some(long) = word.strip_prefix(b"--") {
                 // `--name` or `--name=value`.
@@ -704,56 +817,58 @@ impl Settings {
                     None => (long, None),
                 };
                 if name == b"help" {
-                    return Ok(None);
+                    return Ok(Parsed::Help);
                 }
-                let found = self.rows().find(|(_, row)| row.long.as_bytes() == name);
-                (found, format!("--{}", String::from_utf8_lossy(name)), attached)
-            } else if let Some(shorts @ [_, ..]) = word.strip_prefix(b"-") {
-                // `-vq`, then at most one option with its value: `-H V`, `-HV`, `-H=V`.
-                let (mut rest, mut prev) = (shorts, None);
-                let found = loop {
-                    let [c, tail @ ..] = rest else { break None };
-                    match (c, prev) {
-                        (b'h', _) => return Ok(None),
-                        (b'v', _) => verbosity = verbosity.saturating_add(1),
-                        (b'q', _) => quiet = true,
-                        (b'=', Some(flag)) => {
-                            return Err(Error::config(format!("-{}: takes no value", char::from(flag))));
-                        }
-                        _ => {
-                            let found = self.rows().find(|(_, row)| row.short == Some(*c));
-                            let shown = String::from_utf8_lossy(rest).chars().next().unwrap_or_default();
-                            let attached = (!tail.is_empty()).then(|| tail.strip_prefix(b"=").unwrap_or(tail));
-                            break Some((found, format!("-{shown}"), attached));
-                        }
-                    }
-                    (rest, prev) = (tail, Some(*c));
+                let shown = format!("--{}", String::from_utf8_lossy(name));
+                let set = match self.find(Some(name), None) {
+                    Some(found) => self.apply(found, attached, args, &mut at, &mut given),
+                    None => Err(unknown(&shown)),
                 };
-                let Some(found) = found else { continue };
-                found
+                record(&mut first, set.map_err(|e| e.context(&shown)));
+            } else if let Some(shorts @ [_, ..]) = word.strip_prefix(b"-") {
+                // Flags (`-vq`, `-gw`), then at most one option with its value: `-H V`, `-HV`, `-H=V`.
+                let mut rest = shorts;
+                while let [c, tail @ ..] = rest {
+                    let shown = format!("-{}", String::from_utf8_lossy(rest).chars().next().unwrap_or_default());
+                    rest = tail;
+                    let found = match c {
+                        b'h' => return Ok(Parsed::Help),
+                        b'l' if self.sub == Sub::Run => return Ok(Parsed::License),
+                        b'v' => {
+                            verbosity = verbosity.saturating_add(1);
+                            None
+                        }
+                        b'q' => {
+                            quiet = true;
+                            None
+                        }
+                        // tini's -s: pidone is a subreaper whenever it is not PID 1.
+                        b's' if self.sub == Sub::Run => None,
+                        _ => match self.find(None, Some(*c)) {
+                            Some(found) => Some(found),
+                            None => {
+                                record(&mut first, Err(unknown(&shown)));
+                                break;
+                            }
+                        },
+                    };
+                    let flag =
+                        found.is_none_or(|(_, row, implied)| implied.is_some() || matches!(row.takes, Takes::Flag));
+                    if flag && rest.first() == Some(&b'=') {
+                        record(&mut first, Err(Error::config(format!("{shown}: takes no value"))));
+                        break;
+                    }
+                    let Some(found) = found else { continue };
+                    let attached = (!flag && !rest.is_empty()).then(|| rest.strip_prefix(b"=").unwrap_or(rest));
+                    let set = self.apply(found, attached, args, &mut at, &mut given);
+                    record(&mut first, set.map_err(|e| e.context(&shown)));
+                    if !flag {
+                        break;
+                    }
+                }
             } else {
                 break at - 1;
-            };
-            let (place, row) =
-                found.ok_or_else(|| Error::config(format!("unknown option '{shown}' (see pidone --help)")))?;
-            let value = match (attached, row.takes) {
-                (Some(v), _) => Some(v),
-                (None, Takes::Flag) => Some(&b"1"[..]),
-                (None, _) => args.get(at).map(|v| {
-                    at += 1;
-                    v.as_bytes()
-                }),
-            };
-            self.origin = Origin::Option(row.long);
-            if let (Takes::List(clear), Some(seen @ false)) = (row.takes, given.get_mut(place)) {
-                *seen = true;
-                clear(self);
             }
-            value
-                .ok_or_else(|| Error::config("missing value"))
-                .and_then(|v| std::str::from_utf8(v).map_err(|_| Error::config("value is not valid UTF-8")))
-                .and_then(|v| (row.set)(self, v))
-                .map_err(|e| e.context(&shown))?;
         };
         let log = self.log();
         if quiet {
@@ -763,7 +878,7 @@ impl Settings {
         } else if verbosity == 1 && log.level < Level::Info {
             log.level = Level::Info;
         }
-        Ok(Some(words))
+        first.map_or(Ok(Parsed::Words(words)), Err)
     }
 
     /// The mode's own settings, with its positional `words`.
@@ -864,23 +979,31 @@ fn help_row(out: &mut String, row: &OptRow, column: usize) {
 
 /// Parse a whole command line (without argv\[0\]) and the process environment.
 /// A subcommand is recognised only as the first word; a probe reads no variables.
-pub fn parse(mut args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode> {
+pub fn parse(args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode> {
+    parse_logged(args, vars).1
+}
+
+/// [`parse`], and the log options as far as they were read, also when the
+/// parse failed: a usage error is then logged at the level and in the format
+/// the same command line (or `PIDONE_LOG_*`) asked for.
+pub fn parse_logged(mut args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> (LogOpts, Result<Mode>) {
     let sub = match args.first().and_then(|a| a.to_str()) {
-        Some("--version" | "-V") if args.len() == 1 => return Ok(Mode::Version),
+        Some("--version" | "-V") if args.len() == 1 => return (LogOpts::default(), Ok(Mode::Version)),
         Some("probe") => Sub::Probe,
         Some("wait") => Sub::Wait,
         Some("env") => Sub::Env,
         _ => Sub::Run,
     };
     let mut settings = Settings::new(sub);
-    if sub != Sub::Probe {
-        settings.apply_vars(vars)?;
-    }
-    let Some(words) = settings.parse_args(&args, usize::from(sub != Sub::Run))? else {
-        return Ok(Mode::Help(help(sub)));
-    };
-    let words = args.split_off(words);
-    settings.into_mode(words)
+    let from_vars = if sub == Sub::Probe { Ok(()) } else { settings.apply_vars(vars) };
+    let parsed = settings.parse_args(&args, usize::from(sub != Sub::Run));
+    let log = *settings.log();
+    let mode = from_vars.and(parsed).and_then(|parsed| match parsed {
+        Parsed::Help => Ok(Mode::Help(help(sub))),
+        Parsed::License => Ok(Mode::License),
+        Parsed::Words(at) => settings.into_mode(args.split_off(at)),
+    });
+    (log, mode)
 }
 
 #[cfg(test)]
@@ -1140,6 +1263,54 @@ mod tests {
         );
         assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
         assert_eq!(edit_distance(b"", b"ab"), 2);
+    }
+
+    #[test]
+    fn peer_flags_map_onto_pidone_options() {
+        let vars = |n: &str| (n == "PIDONE_FORWARD").then(|| OsString::from("child"));
+        let r = run(&["-g", "true"], &vars).unwrap();
+        assert_eq!(r.supervise.forward, Forward::Group);
+        for c in [&["-c", "true"][..], &["--single-child", "true"], &["-g", "-c", "true"]] {
+            assert_eq!(run(c, &no_vars).unwrap().supervise.forward, Forward::Child, "{c:?}");
+        }
+        let r =
+            run(&["-sgwvvv", "-e", "143", "-e137", "-p", "TERM", "-r", "15:3", "--rewrite=HUP:0", "true"], &no_vars)
+                .unwrap();
+        assert_eq!(r.supervise.forward, Forward::Group);
+        assert!(r.supervise.warn_reaped);
+        assert_eq!(r.log.level, Level::Debug);
+        assert_eq!(r.supervise.success_codes, vec![143, 137]);
+        assert_eq!(r.parent_death_signal, Some(15));
+        assert_eq!((r.supervise.map.get(15), r.supervise.map.get(1), r.supervise.map.get(2)), (3, 0, 2));
+        assert_eq!(run(&["-pHUP", "-r=10:12", "true"], &no_vars).unwrap().parent_death_signal, Some(1));
+        assert!(matches!(parse(args(&["-l"]), &no_vars), Ok(Mode::License)));
+        assert!(matches!(parse(args(&["-vl"]), &no_vars), Ok(Mode::License)));
+        for bad in [
+            &["-g=1", "true"][..],
+            &["--single-child=yes", "true"],
+            &["-v=", "true"],
+            &["-w=no", "true"],
+            &["-p", "0", "true"],
+            &["-r", "SEGV:TERM", "true"],
+            &["-e", "256", "true"],
+            &["-x", "true"],
+        ] {
+            assert_eq!(run(bad, &no_vars).unwrap_err().code(), 125, "{bad:?}");
+        }
+        // Run mode only: the other modes do not take them.
+        for bad in
+            [&["probe", "-g", "/"][..], &["wait", "-s", "file:///tmp"], &["env", "-l"], &["env", "--rewrite", "1:2"]]
+        {
+            assert!(parse(args(bad), &no_vars).is_err(), "{bad:?}");
+        }
+        // No peer spelling hides an option of the run mode.
+        for peer in &PEERS {
+            let found = Settings::new(Sub::Run).find(peer.long.map(str::as_bytes), peer.short).map(|f| f.1.long);
+            assert_eq!(found, Some(peer.row));
+            assert!(OPTIONS.iter().all(|row| row.short.is_none() || row.short != peer.short));
+            assert!(OPTIONS.iter().all(|row| Some(row.long) != peer.long));
+        }
+        assert!(OPTIONS.iter().all(|row| !matches!(row.short, Some(b'h' | b'v' | b'q' | b's' | b'l'))));
     }
 
     #[test]

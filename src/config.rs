@@ -19,6 +19,8 @@ pub enum Mode {
     /// Print this help text on stdout and exit 0.
     Help(String),
     Version,
+    /// Print the license notices (tini's `-l`).
+    License,
 }
 
 impl Mode {
@@ -29,7 +31,7 @@ impl Mode {
             Mode::Env(o) => o.log,
             Mode::Probe(o) => o.log,
             Mode::Wait(o) => o.log,
-            Mode::Help(_) | Mode::Version => LogOpts::default(),
+            Mode::Help(_) | Mode::Version | Mode::License => LogOpts::default(),
         }
     }
 }
@@ -104,6 +106,8 @@ pub struct SuperviseOpts {
     pub map: SignalMap,
     /// Exit codes of the command that pidone reports as 0.
     pub success_codes: Vec<u8>,
+    /// Log every reaped process other than the main child at `warn` (tini's `-w`).
+    pub warn_reaped: bool,
 }
 
 impl Default for SuperviseOpts {
@@ -113,6 +117,7 @@ impl Default for SuperviseOpts {
             forward: Forward::Group,
             map: SignalMap::default(),
             success_codes: Vec::new(),
+            warn_reaped: false,
         }
     }
 }
@@ -159,6 +164,8 @@ impl Default for WaitOpts {
 #[derive(Debug, Clone, Default)]
 pub struct Run {
     pub log: LogOpts,
+    /// The signal pidone asks for when its parent dies (tini's `-p`).
+    pub parent_death_signal: Option<i32>,
     pub supervise: SuperviseOpts,
     pub env: EnvOpts,
     pub user: UserOpts,

@@ -177,3 +177,153 @@ fn unknown_pidone_variables_get_one_warning_each() {
     assert_eq!(c, 0, "{err}");
     assert!(err.contains("PIDONE_WAIT_INTERVALL is not a pidone variable"), "{err}");
 }
+
+/// The signals the helper's `sigprint` recorded in `path`.
+fn recorded(path: &std::path::Path) -> Vec<i32> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().filter(|l| !l.starts_with("ready")).map(|l| l.parse().unwrap()).collect()
+}
+
+fn wait_ready(path: &std::path::Path) {
+    let ready = || std::fs::read_to_string(path).is_ok_and(|t| t.starts_with("ready"));
+    assert!(wait_until(Duration::from_secs(5), ready), "helper not ready");
+}
+
+/// Send USR1 to pidone running `sh -c 'sigprint; exit 7'` with `flags`; the
+/// signals the grandchild saw.
+fn usr1_seen_by_grandchild(flags: &[&str], vars: &[(&str, &str)]) -> Vec<i32> {
+    let dir = TempDir::new("peer");
+    let f = dir.join("sig");
+    let script = format!("{} sigprint {} 1; exit 7", helper_str(), f.display());
+    let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+    args.extend(["--".into(), "sh".into(), "-c".into(), script]);
+    let mut cmd = pid1(args);
+    cmd.envs(vars.iter().copied());
+    let mut r = Running::spawn(cmd);
+    wait_ready(&f);
+    r.signal(libc::SIGUSR1);
+    assert_eq!(code(r.wait(Duration::from_secs(10))), 138, "{flags:?}: sh dies of SIGUSR1");
+    recorded(&f)
+}
+
+#[test]
+fn tini_g_signals_the_group_dumb_init_c_the_child_only() {
+    // -g wins over PIDONE_FORWARD=child: USR1 reaches the grandchild.
+    assert_eq!(usr1_seen_by_grandchild(&["-g"], &[("PIDONE_FORWARD", "child")]), vec![libc::SIGUSR1]);
+    assert_eq!(usr1_seen_by_grandchild(&["-gv"], &[("PIDONE_FORWARD", "child")]), vec![libc::SIGUSR1]);
+    // -c / --single-child: only the main child; the grandchild gets just the drain's TERM.
+    for c in ["-c", "--single-child"] {
+        assert_eq!(usr1_seen_by_grandchild(&[c], &[("PIDONE_FORWARD", "group")]), vec![libc::SIGTERM], "{c}");
+    }
+}
+
+#[test]
+fn dumb_init_r_rewrites_by_number_and_zero_drops() {
+    // USR1 (10) as USR2 (12): sh dies of USR2; --rewrite 12:0 would drop it.
+    let dir = TempDir::new("rewrite");
+    let f = dir.join("sig");
+    for (flags, want) in [(&["-r", "10:12"][..], 128 + 12), (&["--rewrite", "10:12", "-r", "12:0"], 128 + 12)] {
+        let _ = std::fs::remove_file(&f);
+        let script = format!("{} sigprint {} 1", helper_str(), f.display());
+        let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+        args.extend(["--".into(), "sh".into(), "-c".into(), script]);
+        let mut r = Running::spawn(pid1(args));
+        wait_ready(&f);
+        r.signal(libc::SIGUSR1);
+        assert_eq!(code(r.wait(Duration::from_secs(10))), want, "{flags:?}");
+    }
+    let mut r = Running::spawn(pid1(["-r", "10:0", "--", "sleep", "30"]));
+    std::thread::sleep(Duration::from_millis(200));
+    r.signal(libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(r.child.try_wait().unwrap().is_none(), "USR1 dropped: sleep still runs");
+    r.signal(libc::SIGTERM);
+    assert_eq!(code(r.wait(Duration::from_secs(10))), 143);
+}
+
+#[test]
+fn tini_e_turns_a_code_into_success_and_s_is_accepted() {
+    for (flags, want) in
+        [(&["-e", "143"][..], 0), (&["-e143", "-s"], 0), (&["-s", "-e", "1", "-e", "143"], 0), (&["-e", "1"], 143)]
+    {
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend(["--", "sh", "-c", "kill -TERM $$"]);
+        let (c, err, _) = run(pid1(args));
+        assert_eq!(c, want, "{flags:?}: {err}");
+    }
+}
+
+#[test]
+fn tini_w_warns_about_each_reaped_orphan_and_reaps_it() {
+    // sh starts a background child and exits only after it ended: pidone reaps
+    // that orphan (or sh does); the orphan's grandchild is re-parented to pidone.
+    let script = "(sleep 0.2 &) ; sleep 0.5; exit 3";
+    for (flags, warned) in [(&["-w"][..], true), (&[][..], false)] {
+        let mut args: Vec<&str> = flags.to_vec();
+        args.extend(["--", "sh", "-c", script]);
+        let (c, err, _) = run(pid1(args));
+        assert_eq!(c, 3, "{err}");
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("pidone: warn: reaped pid")).collect();
+        assert_eq!(lines.len(), usize::from(warned), "{flags:?}: {err}");
+    }
+    // The reap happens: no zombie is left behind while pidone supervises.
+    let dir = TempDir::new("reap");
+    let f = dir.join("pids");
+    let script = format!("(sleep 0.1 & echo $! > {}) ; sleep 30", f.display());
+    let mut r = Running::spawn(pid1(["-w", "--", "sh", "-c", &script]));
+    assert!(wait_until(Duration::from_secs(5), || std::fs::read_to_string(&f).is_ok_and(|t| t.ends_with('\n'))));
+    let init = r.init_pid();
+    // The orphan (pid inside the namespace) is gone once reaped: pidone has no zombie child.
+    let no_zombie = || {
+        let children = std::fs::read_to_string(format!("/proc/{init}/task/{init}/children")).unwrap_or_default();
+        children
+            .split_whitespace()
+            .all(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| !s.contains(") Z ")))
+            && children.split_whitespace().count() == 1
+    };
+    assert!(wait_until(Duration::from_secs(5), no_zombie), "the orphan was reaped");
+    r.signal(libc::SIGTERM);
+    assert_eq!(code(r.wait(Duration::from_secs(10))), 143);
+}
+
+#[test]
+fn tini_p_asks_for_a_signal_when_pidone_s_parent_dies() {
+    use std::io::BufRead;
+    let dir = TempDir::new("pdeath");
+    let marker = dir.join("term");
+    // The parent: a shell that starts pidone in the background, says its pid and waits.
+    let app = format!("trap 'echo term > {}; exit 0' TERM; sleep 30 & wait", marker.display());
+    for (flags, delivered) in [(&["-p", "TERM"][..], true), (&[][..], false)] {
+        let _ = std::fs::remove_file(&marker);
+        let mut parent = std::process::Command::new("sh");
+        parent.args(["-c", "\"$@\" & echo $!; wait", "sh"]).arg(bin()).args(flags).args(["--", "sh", "-c", &app]);
+        parent.env("PIDONE_ALLOW_ROOT", "1").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+        not_for_pidone(&mut parent);
+        let mut parent = parent.spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(parent.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let pidone: i32 = line.trim().parse().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        parent.kill().unwrap();
+        parent.wait().unwrap();
+        let gone = || std::fs::read_to_string(format!("/proc/{pidone}/stat")).map_or(true, |s| s.contains(") Z "));
+        assert_eq!(wait_until(Duration::from_secs(3), gone), delivered, "{flags:?}: pidone ended with its parent");
+        assert_eq!(marker.exists(), delivered, "{flags:?}: TERM reached the app");
+        if !delivered {
+            unsafe { libc::kill(pidone, libc::SIGKILL) };
+        }
+    }
+}
+
+#[test]
+fn tini_l_prints_the_license_notices_and_vvv_is_debug() {
+    let (c, err, out) = run(plain(["-l"]));
+    assert_eq!(c, 0, "{err}");
+    assert!(stdout(&out).contains("MIT"), "{}", stdout(&out));
+    let (c, err, _) = run(plain(["-vvv", "--env-file", "?/nonexistent", "--", "true"]));
+    assert_eq!(c, 0, "{err}");
+    assert!(err.contains("pidone: debug: "), "{err}");
+    let (c, _, out) = run(plain(["--help"]));
+    assert_eq!(c, 0);
+    assert!(stdout(&out).contains("-g -s -e N -p SIG -w -l; -c, -r S:R"), "{}", stdout(&out));
+}

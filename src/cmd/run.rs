@@ -20,6 +20,10 @@ pub fn main(opts: Run, base: Environment) -> Result<i32> {
     // forwarded once the child runs.
     let inherited = sys::block_signals(signals::supervised()).map_err(|e| cannot("block signals", e))?;
     let sfd = sys::signalfd(signals::supervised()).map_err(|e| cannot("create a signalfd", e))?;
+    if let Some(sig) = opts.parent_death_signal.and_then(sys::Signal::new) {
+        // After blocking: the signal, when it comes, is read and forwarded like any other.
+        sys::set_parent_death_signal(sig).map_err(|e| cannot("set the parent-death signal", e))?;
+    }
     let pid1 = std::process::id() == 1;
     if !pid1 {
         // Orphans of the tree must come back to pidone to be reaped and drained.

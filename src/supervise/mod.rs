@@ -31,6 +31,7 @@ pub struct Supervisor {
     main_alive: bool,
     pid1: bool,
     group: bool,
+    warn_reaped: bool,
     grace: Duration,
     success_codes: Vec<u8>,
     machine: Shutdown,
@@ -54,6 +55,7 @@ impl Supervisor {
             main_alive: true,
             pid1,
             group,
+            warn_reaped: opts.warn_reaped,
             grace: opts.grace,
             success_codes: opts.success_codes,
             machine: Shutdown::new(opts.grace, opts.map, group),
@@ -113,6 +115,8 @@ impl Supervisor {
                         main_code = Some(code);
                         self.main_alive = false;
                         log::info!("main process {pid} exited with code {code}");
+                    } else if self.warn_reaped {
+                        log::warning!("reaped pid {pid} (code {code}), not the main process");
                     } else {
                         log::debug!("reaped pid {pid} (code {code})");
                     }
