@@ -327,3 +327,63 @@ fn tini_l_prints_the_license_notices_and_vvv_is_debug() {
     assert_eq!(c, 0);
     assert!(stdout(&out).contains("-g -s -e N -p SIG -w -l; -c, -r S:R"), "{}", stdout(&out));
 }
+
+/// Check each line of `err` with Python's JSON parser: keys `time`, `level`,
+/// `msg`, `prog` in that order, `time` RFC 3339 UTC with milliseconds within a
+/// minute of now. Returns `(level, msg)` of each line.
+fn json_lines(err: &str) -> Vec<(String, String)> {
+    let check = r#"
+import json, sys, re, datetime
+now = datetime.datetime.now(datetime.timezone.utc)
+for line in sys.stdin.read().splitlines():
+    o = json.loads(line)
+    assert list(o) == ["time", "level", "msg", "prog"], line
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["time"]), line
+    t = datetime.datetime.strptime(o["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    assert abs((now - t).total_seconds()) < 60, (line, str(now))
+    assert o["prog"] == "pidone", line
+    print(o["level"] + "\t" + o["msg"].replace("\n", "<NL>"))
+"#;
+    let mut py = std::process::Command::new("python3");
+    py.args(["-c", check]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut py = py.stderr(std::process::Stdio::piped()).spawn().expect("python3");
+    std::io::Write::write_all(&mut py.stdin.take().unwrap(), err.as_bytes()).unwrap();
+    let out = py.wait_with_output().unwrap();
+    assert!(out.status.success(), "not the JSON lines asked for: {err}\n{}", String::from_utf8_lossy(&out.stderr));
+    let parsed = String::from_utf8(out.stdout).unwrap();
+    parsed.lines().map(|l| l.split_once('\t').map(|(a, b)| (a.to_string(), b.to_string())).unwrap()).collect()
+}
+
+#[test]
+fn json_logs_start_with_the_time_and_usage_errors_use_them_too() {
+    let out = output(pid1(["--log-format", "json", "-v", "--", "sh", "-c", "exit 2"]), Duration::from_secs(10));
+    assert_eq!(code(out.status), 2);
+    let lines = json_lines(&stderr(&out));
+    assert!(lines.len() >= 2 && lines.iter().all(|(level, _)| level == "info"), "{lines:?}");
+    // Usage errors and parse-time warnings, from the variable or from the
+    // option, wherever it stands on the line.
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, i32)> = vec![
+        (vec!["--grace", "soon", "--", "true"], vec![("PIDONE_LOG_FORMAT", "json")], 125),
+        (vec!["--grace", "soon", "--log-format", "json", "--", "true"], vec![], 125),
+        (vec!["--bogus", "--log-format=json", "--", "true"], vec![], 125),
+        (vec!["--log-format", "JSON"], vec![("PIDONE_GRACE", "x")], 125),
+        (vec!["probe", "--log-format", "json", "--timeout", "forever", "/"], vec![], 1),
+        (vec!["wait", "--log-format", "json", "--wait-timeout", "1s1s", "file:///"], vec![], 125),
+        (vec!["env", "--format", "yaml"], vec![("PIDONE_LOG_FORMAT", "json")], 125),
+        (vec!["--", "true"], vec![("PIDONE_LOG_FORMAT", "json"), ("PIDONE_GRACE_PERIOD", "3s")], 0),
+    ];
+    for (args, vars, want) in cases {
+        let mut cmd = plain(&args);
+        cmd.envs(vars.iter().copied());
+        let (c, err, _) = run(cmd);
+        assert_eq!(c, want, "{args:?} {vars:?}: {err}");
+        let lines = json_lines(&err);
+        assert_eq!(lines.len(), 1, "{args:?} {vars:?}: {err}");
+        let (level, _) = &lines[0];
+        assert_eq!(level, if want == 0 { "warn" } else { "error" }, "{args:?}: {err}");
+    }
+    // The text format stays as it was, and an invalid format is reported in text.
+    let (c, err, _) = run(plain(["--log-format", "yaml", "--", "true"]));
+    assert_eq!(c, 125);
+    assert!(err.starts_with("pidone: error: --log-format: "), "{err}");
+}

@@ -454,7 +454,9 @@ fn logs_go_to_stderr_only_and_json_is_one_object_a_line() {
     let out = output(pid1(["--log-format", "json", "-v", "--", "sh", "-c", "exit 2"]), T);
     assert_eq!(common::code(out.status), 2);
     for line in stderr(&out).lines() {
-        assert!(line.starts_with("{\"prog\":\"pidone\",\"level\":\"") && line.ends_with("\"}"), "{line}");
+        // Contract section 7: `time` first, then `level`, `msg`, `prog` (tests/cli.rs parses them).
+        assert!(line.starts_with("{\"time\":\"") && line.contains("Z\",\"level\":\""), "{line}");
+        assert!(line.ends_with("\",\"prog\":\"pidone\"}"), "{line}");
     }
     let out = output(pid1(["--", "echo", "quiet"]), T);
     assert_eq!(stderr(&out), "", "default level prints nothing on success");
