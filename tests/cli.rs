@@ -79,7 +79,9 @@ fn enumerated_values_ignore_case() {
 #[test]
 fn echoed_values_have_control_characters_escaped() {
     let evil = "x\n\x1b[31mred\x1b[0m\ty";
-    let cases: Vec<(Vec<String>, Option<(&str, &str)>, i32)> = vec![
+    // (arguments, a variable, the exit code)
+    type Case = (Vec<String>, Option<(&'static str, &'static str)>, i32);
+    let cases: Vec<Case> = vec![
         (vec!["--grace".into(), evil.into(), "true".into()], None, 125),
         (vec!["true".into()], Some(("PIDONE_GRACE", evil)), 125),
         (vec!["--user".into(), format!("nobody{evil}"), "true".into()], None, 125),
@@ -362,7 +364,9 @@ fn json_logs_start_with_the_time_and_usage_errors_use_them_too() {
     assert!(lines.len() >= 2 && lines.iter().all(|(level, _)| level == "info"), "{lines:?}");
     // Usage errors and parse-time warnings, from the variable or from the
     // option, wherever it stands on the line.
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, i32)> = vec![
+    // (arguments, variables, the exit code)
+    type Case = (Vec<&'static str>, Vec<(&'static str, &'static str)>, i32);
+    let cases: Vec<Case> = vec![
         (vec!["--grace", "soon", "--", "true"], vec![("PIDONE_LOG_FORMAT", "json")], 125),
         (vec!["--grace", "soon", "--log-format", "json", "--", "true"], vec![], 125),
         (vec!["--bogus", "--log-format=json", "--", "true"], vec![], 125),

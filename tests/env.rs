@@ -371,6 +371,7 @@ fn print_formats_round_trip() {
     let out = output(
         {
             let mut c = Command::new("/bin/sh");
+            not_for_pidone(&mut c);
             c.env("PIDONE", bin()).args([
                 "-c",
                 &format!("eval \"$(\"$PIDONE\" env --format shell --secrets-dir {dir})\" && printf %s \"$DOLLAR\""),

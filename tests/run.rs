@@ -288,6 +288,7 @@ fn signal_state(through_pidone: bool) -> String {
         c.arg(bin()).arg("--");
     }
     c.args(["/bin/cat", "/proc/self/status"]).env("PIDONE_ALLOW_ROOT", "1");
+    not_for_pidone(&mut c);
     let out = output(c, T);
     assert_eq!(common::code(out.status), 0, "{}", stderr(&out));
     stdout(&out)
@@ -528,6 +529,7 @@ fn pty_ctrl_c_reaches_the_child_once() {
     let dir = TempDir::new("pty");
     let f = dir.join("sig");
     let mut c = Command::new("unshare");
+    not_for_pidone(&mut c);
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
         .arg(bin())
         .arg("--allow-root")
@@ -548,6 +550,7 @@ fn pty_ctrl_c_reaches_the_child_once() {
     // A child with the default action for SIGINT dies of it: 130.
     let Some((master, slave)) = openpty() else { return };
     let mut c = Command::new("unshare");
+    not_for_pidone(&mut c);
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(bin()).args([
         "--allow-root",
         "--",
@@ -575,6 +578,7 @@ fn pty_interactive_shell_has_job_control() {
         return;
     }
     let mut c = Command::new("unshare");
+    not_for_pidone(&mut c);
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(bin()).args([
         "--allow-root",
         "--",
