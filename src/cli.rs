@@ -829,7 +829,9 @@ impl Settings {
                 // Flags (`-vq`, `-gw`), then at most one option with its value: `-H V`, `-HV`, `-H=V`.
                 let mut rest = shorts;
                 while let [c, tail @ ..] = rest {
-                    let shown = format!("-{}", String::from_utf8_lossy(rest).chars().next().unwrap_or_default());
+                    // The letter as typed (a character is at most 4 bytes).
+                    let letter = rest.get(..rest.len().min(4)).unwrap_or_default();
+                    let shown = format!("-{}", String::from_utf8_lossy(letter).chars().next().unwrap_or_default());
                     rest = tail;
                     let found = match c {
                         b'h' => return Ok(Parsed::Help),
