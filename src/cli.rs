@@ -9,7 +9,10 @@
 //! touches one row (and its test).
 //! Variables are applied first and the command line second, so the command
 //! line wins; a repeatable option given on the command line replaces the list
-//! from its variable.
+//! from its variable. A bad value does not stop the parse: the first error is
+//! reported once everything is read, so the log options are known (and used
+//! for that error) wherever they stand. [`PEERS`] adds tini's and dumb-init's
+//! spellings in run mode.
 
 use crate::config::{EnvCmd, EnvFormat, Forward, Method, Mode, Probe, Run, Source, Wait};
 use crate::config::{EnvOpts, LogOpts, Origin, Sourced, UserOpts, WaitOpts};

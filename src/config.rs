@@ -23,19 +23,6 @@ pub enum Mode {
     License,
 }
 
-impl Mode {
-    /// The logging options of the mode (the defaults for help and version).
-    pub fn log(&self) -> LogOpts {
-        match self {
-            Mode::Run(o) => o.log,
-            Mode::Env(o) => o.log,
-            Mode::Probe(o) => o.log,
-            Mode::Wait(o) => o.log,
-            Mode::Help(_) | Mode::Version | Mode::License => LogOpts::default(),
-        }
-    }
-}
-
 /// Where signals go in run mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forward {
