@@ -26,7 +26,7 @@ TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=stat
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs)))
 
-.PHONY: fuzz all build tiny demo test test-tiny lint deps musl-target nightly helper clean dist image e2e bench bench-deps
+.PHONY: notices notices-check fuzz all build tiny demo test test-tiny lint deps musl-target nightly helper clean dist image e2e bench bench-deps
 
 all: build
 
@@ -78,6 +78,29 @@ helper:
 ## demo: build, then run a small process tree under pidone as PID 1
 demo: build deps
 	@./examples/demo.sh $(BIN)
+
+## notices: THIRD-PARTY-NOTICES and src/notices.txt (`pidone -l`) from
+## Cargo.lock, the crates' own license files, the toolchain's MIT text and
+## musl's copyright file (Debian's musl package, downloaded, not installed)
+MUSL_VERSION   := 1.2.5# the musl that Rust's *-linux-musl targets bundle (Rust 1.93 and later)
+MUSL_COPYRIGHT := target/notices/musl-copyright
+NOTICES_GEN     = $(PYTHON) tools/notices.py --musl-copyright $(MUSL_COPYRIGHT) --musl-version $(MUSL_VERSION)
+
+$(MUSL_COPYRIGHT):
+	@rm -rf target/notices/deb && mkdir -p target/notices/deb
+	@cd target/notices/deb && { apt-get -qq -o APT::Sandbox::User=root download musl 2>/dev/null || \
+		{ apt-get update -qq && apt-get -qq -o APT::Sandbox::User=root download musl; }; } && \
+		dpkg-deb -x musl_*.deb x && cp x/usr/share/doc/musl/copyright ../musl-copyright
+
+notices: $(MUSL_COPYRIGHT)
+	$(NOTICES_GEN)
+
+# The committed notices must be what the generator writes now.
+notices-check: $(MUSL_COPYRIGHT)
+	@tmp=$$(mktemp -d) && $(NOTICES_GEN) --out-dir $$tmp && \
+	for f in THIRD-PARTY-NOTICES src/notices.txt; do \
+		diff -u $$f $$tmp/$$f >/dev/null || { echo "$$f is stale: run \`make notices\` and commit it"; rm -rf $$tmp; exit 1; }; \
+	done; rm -rf $$tmp; echo "notices: up to date"
 
 ## lint: rustfmt and clippy (panicking calls are denied outside tests)
 lint:

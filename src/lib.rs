@@ -14,6 +14,7 @@ pub mod fuzzing;
 #[cfg(feature = "tlsf")]
 mod heap;
 pub mod log;
+pub mod notices;
 pub mod probe;
 pub mod signals;
 pub mod supervise;
@@ -21,6 +22,7 @@ pub mod sys;
 #[cfg(test)]
 mod test_rng;
 pub mod user;
+pub mod version;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -43,7 +45,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let result = match mode {
         cli::Mode::Help(text) => print(text),
-        cli::Mode::Version => print(concat!("pidone ", env!("CARGO_PKG_VERSION"), "\n")),
+        cli::Mode::Version => print(version::version_line()),
         cli::Mode::Run(opts) => {
             log::configure(opts.log.level, opts.log.format);
             supervise::run(opts, base)
