@@ -16,9 +16,10 @@ Sources, all read from this machine, nothing from the network:
   each crate's own license files from cargo's registry source directory;
 - Rust's standard library: the MIT text the toolchain ships
   (`rustc --print sysroot`/share/doc/rust/licenses/MIT.txt);
-- musl: Debian's musl package's copyright file (the Makefile downloads the
-  package, it does not install it) given with --musl-copyright; the version
-  linked is the one the Rust musl targets bundle, given with --musl-version.
+- musl: the copyright file of Debian's musl package of the version linked
+  (the Makefile downloads the package, it does not install it), given with
+  --musl-copyright; that version (the one Rust's musl targets bundle, and the
+  one Debian's musl-dev gives the cross targets) with --musl-version.
 
 Usage: notices.py --musl-copyright FILE --musl-version V [--out-dir DIR]
 """
@@ -142,10 +143,10 @@ def main():
     short.append("Rust standard library: MIT OR Apache-2.0, used under MIT; Copyright (c) The Rust Project Developers")
 
     section(
-        f"musl {args.musl_version} (the C library: the self-contained musl of Rust's *-linux-musl targets)",
+        f"musl {args.musl_version} (the C library, linked statically)",
         "MIT (some files public domain or under other permissive terms, listed below)",
-        "Text: Debian's musl package, /usr/share/doc/musl/copyright (musl's COPYRIGHT in\n"
-        "machine-readable form).",
+        f"Text: Debian's musl {args.musl_version} package, /usr/share/doc/musl/copyright (musl's\n"
+        "COPYRIGHT in machine-readable form).",
         [("copyright", musl)],
     )
     short.append(f"musl {args.musl_version}: MIT; Copyright (c) 2005-2020 Rich Felker, et al. (per-file notices: THIRD-PARTY-NOTICES)")
