@@ -212,7 +212,8 @@ crt.riscv64 = -Lnative=$(CURDIR)/target/cross/riscv64
 flags.amd64 = $(TINY_FLAGS) $(REMAP)
 flags.arm64 = $(TINY_FLAGS_LLD) -Clink-arg=--strip-all $(REMAP) $(crt.arm64)
 flags.armv7 = $(TINY_FLAGS_LLD) -Clink-arg=--strip-all $(REMAP) $(crt.armv7)
-flags.riscv64 = $(TINY_FLAGS_LLD) -Clink-arg=--strip-all $(REMAP) $(crt.riscv64)
+# riscv64's musl target links dynamically unless asked: pidone is static everywhere.
+flags.riscv64 = $(TINY_FLAGS_LLD) -Clink-arg=--strip-all $(REMAP) $(crt.riscv64) -Ctarget-feature=+crt-static
 
 # A cross target's musl: crt1.o, crti.o, crtn.o and libc.a from Debian's
 # musl-dev; crtbegin.o and crtend.o are empty (musl runs constructors from
@@ -307,10 +308,12 @@ image-multiarch:
 		-t $(IMAGE):$(VERSION) -t $(IMAGE):$(MINOR) -t $(IMAGE):latest --push --metadata-file $(DIST)/image-metadata.json .
 	$(PYTHON) -c 'import json,sys; print(json.load(open(sys.argv[1]))["containerimage.digest"])' $(DIST)/image-metadata.json > $(DIST)/image-digest
 
-## sbom: a CycloneDX SBOM (JSON) of the release build, in dist/release/
+## sbom: a CycloneDX SBOM (JSON) of the release build, in dist/release/ (no
+## random serial number or clock time: SOURCE_DATE_EPOCH is the commit's time)
 sbom:
-	@command -v cargo-cyclonedx >/dev/null || $(CARGO) install --locked cargo-cyclonedx
-	$(CARGO) cyclonedx --format json --target $(TARGET) --features tlsf --override-filename pidone-sbom
+	@command -v cargo-cyclonedx >/dev/null || $(CARGO) install --locked cargo-cyclonedx --version 0.5.9
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) $(CARGO) cyclonedx --format json --target $(TARGET) --features tlsf \
+		--override-filename pidone-sbom
 	@mkdir -p $(RELEASE_DIR) && mv pidone-sbom.json $(RELEASE_DIR)/pidone-$(VERSION).cdx.json && rm -f tests/helper/pidone-sbom.json
 	@echo "sbom: $(RELEASE_DIR)/pidone-$(VERSION).cdx.json"
 
