@@ -97,6 +97,8 @@ CROSS_APT = -o Dir::Etc::SourceList=$(CROSS_APT_DIR)/sources.list -o Dir::Etc::S
 CROSS_DEBS := musl:armhf musl-dev:armhf musl-dev:riscv64
 
 $(CROSS_APT_DIR)/debs.stamp:
+	@[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || { echo "installing debian-archive-keyring"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debian-archive-keyring; }
 	@rm -rf $(CROSS_APT_DIR) && mkdir -p $(CROSS_APT_DIR)/lists/partial $(CROSS_APT_DIR)/cache/archives/partial
 	@echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main' \
 		> $(CROSS_APT_DIR)/sources.list
