@@ -66,6 +66,7 @@ fn few_descriptors_give_a_clean_125_or_a_normal_run() {
     let run = |limit: &str| {
         let mut c = Command::new("prlimit");
         c.arg(format!("--nofile={limit}")).arg(bin()).args(["--", "sh", "-c", "exit 9"]).env("PIDONE_ALLOW_ROOT", "1");
+        not_for_pidone(&mut c);
         output(c, T)
     };
     let out = run("6");
@@ -86,6 +87,7 @@ fn no_process_slot_gives_a_clean_125() {
     c.args(["--reuid", "4321", "--regid", "4321", "--clear-groups", "prlimit", "--nproc=1"])
         .arg(bin())
         .args(["--", "true"]);
+    not_for_pidone(&mut c);
     let out = output(c, T);
     let _ = holder.kill();
     let _ = holder.wait();
@@ -104,6 +106,7 @@ fn untrusted_proc_still_drains_and_kills() {
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--kill-child"]).arg(bin()).args(["--grace", "1s", "--", "sh", "-c", &script]);
     c.env("PIDONE_ALLOW_ROOT", "1");
+    not_for_pidone(&mut c);
     let start = Instant::now();
     let out = output(c, T);
     assert_eq!(code(out.status), 6, "{}", stderr(&out));
@@ -131,6 +134,7 @@ fn untrusted_proc_still_drains_and_kills() {
     .arg(bin())
     .args(["--grace", "1s", "--", "sh", "-c", &script]);
     c.env("PIDONE_ALLOW_ROOT", "1");
+    not_for_pidone(&mut c);
     let out = output(c, T);
     assert_eq!(code(out.status), 2, "{}", stderr(&out));
     assert!(done2.exists(), "orphan cleanup did not complete without /proc");

@@ -53,6 +53,7 @@ fn ns(db: Option<&TempDir>, args: &[&str]) -> Command {
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", SCRIPT, "sh"]);
     c.arg(file("passwd")).arg(file("group")).arg(bin()).args(args);
+    common::not_for_pidone(&mut c);
     for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
         c.env_remove(v);
     }
@@ -413,6 +414,7 @@ fn started_non_root() {
         for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
             c.env_remove(v);
         }
+        common::not_for_pidone(&mut c);
         c.process_group(0);
         output(c, T)
     };

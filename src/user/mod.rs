@@ -11,7 +11,7 @@ pub(crate) mod db;
 mod drop;
 pub(crate) mod spec;
 
-use crate::config::UserOpts;
+use crate::config::{Sourced, UserOpts};
 use crate::error::{Error, Result, errno_text};
 use crate::log;
 use db::{Group, Table, User};
@@ -130,7 +130,7 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
             uids.real, gids.real, uids.effective, gids.effective
         )));
     }
-    let Some(text) = opts.user.as_deref() else {
+    let Some(Sourced { value: text, from }) = opts.user.as_ref() else {
         if euid != 0 {
             log::debug!("running as uid {euid} (no --user)");
         } else if opts.allow_root {
@@ -141,7 +141,7 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
         return Ok(Applied { home: None, root_home: String::new() });
     };
     let shown = spec::Printable(text);
-    let opt = |e: Error| e.context(format_args!("--user '{shown}'"));
+    let opt = |e: Error| e.context(format_args!("{from} '{shown}'"));
     let spec = spec::parse(text).map_err(opt)?;
     let users = db::users()?;
     let groups = db::groups()?;
@@ -149,28 +149,28 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
     let creds = &creds;
     let what = Who(&spec.user, creds.uid);
     if creds.uid == 0 && !opts.allow_root {
-        return Err(refuse_root(format_args!("--user '{shown}' resolves to uid 0")));
+        return Err(refuse_root(format_args!("{from} '{shown}' resolves to uid 0")));
     }
     if euid != 0 {
         // Started non-root (Docker USER, Kubernetes runAsUser): nothing can
         // change, and nothing needs to when the uid is already right.
         if creds.uid != euid {
             return Err(Error::config(format!(
-                "--user '{shown}': pidone was started as uid {euid} and cannot switch to {what}; \
+                "{from} '{shown}': pidone was started as uid {euid} and cannot switch to {what}; \
                  drop --user/PIDONE_USER or make it match the container's user"
             )));
         }
         if creds.gid != gids.effective.as_raw() {
             log::warning!(
-                "--user '{shown}': already running as uid {euid}; the group stays {} (asked for {})",
+                "{from} '{shown}': already running as uid {euid}; the group stays {} (asked for {})",
                 gids.effective,
                 creds.gid
             );
         }
-        log::info!("already running as uid {euid}: --user '{shown}' changes nothing");
+        log::info!("already running as uid {euid}: {from} '{shown}' changes nothing");
     } else {
         if creds.groups.contains(&0) || creds.gid == 0 {
-            log::warning!("--user '{shown}': the command runs with group 0 (root) among its groups");
+            log::warning!("{from} '{shown}': the command runs with group 0 (root) among its groups");
         }
         drop::switch(creds, !opts.allow_new_privs)?;
         let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };
