@@ -236,7 +236,7 @@ if want static; then
     if ! python3 -c 'import yaml' 2>/dev/null; then
         skip "e2e: kubernetes and compose manifests" "the host's python3 has no yaml module (PyYAML)"
     else
-        check "kubernetes: exec probes, secret volume, runAsNonRoot, no privilege escalation, PIDONE_STOP_DELAY instead of a preStop hook, terminationGracePeriodSeconds above the stop delay plus a drain" \
+        check "kubernetes: httpGet probes (exec ones with timeoutSeconds above the probe's), the Redis manifest, secret volume, runAsNonRoot, no privilege escalation, PIDONE_STOP_DELAY instead of a preStop hook, terminationGracePeriodSeconds above the stop delay plus a drain" \
             python3 - "$ROOT/examples/kubernetes/deployment.yaml" <<'EOF'
 import re, sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
@@ -246,8 +246,17 @@ env = {e["name"]: e.get("value") for e in c["env"]}
 sec = spec["securityContext"]
 assert sec["runAsNonRoot"] is True and isinstance(sec["runAsUser"], int) and sec["runAsUser"] > 0
 assert c["securityContext"]["allowPrivilegeEscalation"] is False
-assert c["livenessProbe"]["exec"]["command"] == ["/init", "probe", "/health"]
-assert c["readinessProbe"]["exec"]["command"] == ["/init", "probe", "/ready"]
+# The app listens on all interfaces: the kubelet's httpGet probes.
+assert c["livenessProbe"]["httpGet"]["path"] == "/health"
+assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
+assert c["startupProbe"]["httpGet"]["path"] == "/health"
+# An exec probe through /init probe needs timeoutSeconds (default 1) above the probe's --timeout (2s).
+for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+    if "exec" in c[kind]:
+        assert c[kind].get("timeoutSeconds", 1) > 2, kind + ": timeoutSeconds above the probe's --timeout"
+# The Redis it depends on is there, under the name REDIS_HOST gives.
+redis = list(yaml.safe_load_all(open(sys.argv[1].replace("deployment.yaml", "redis.yaml"))))
+assert {(r["kind"], r["metadata"]["name"]) for r in redis} >= {("Deployment", env["REDIS_HOST"]), ("Service", env["REDIS_HOST"])}
 mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
 vols = {v["name"]: v for v in spec["volumes"]}
 assert any("secret" in vols[n] and env.get("PIDONE_SECRETS_DIR") == p for n, p in mounts.items())
