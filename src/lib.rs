@@ -49,6 +49,11 @@ enum Ended {
 
 /// Run pidone with `args` (without argv\[0\]); returns the process exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
+    // Before anything can write: a write to a closed pipe or past the file
+    // size limit is an error return for pidone, never a signal (the reasons
+    // are at `signals::raised_by_writes`); `inherited` is what the command
+    // gets back.
+    let inherited = sys::ignore(signals::raised_by_writes());
     let probe_mode = args.first().is_some_and(|a| a == "probe");
     // Run and env modes read the whole environment once, indexed, and look
     // the PIDONE_* variables up in it; a probe reads no PIDONE_* variables
@@ -60,11 +65,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Mode::Version => print(concat!("pidone ", env!("CARGO_PKG_VERSION"), "\n")),
         Mode::Run(opts) => {
             log::configure(opts.log.level, opts.log.format);
-            cmd::run::main(opts, base).map(Ended::Code)
+            cmd::run::main(opts, base, inherited).map(Ended::Code)
         }
         Mode::Env(opts) => {
             log::configure(opts.log.level, opts.log.format);
-            cmd::env::main(opts, base).map(|()| Ended::Code(0))
+            cmd::env::main(opts, base, inherited).map(|()| Ended::Code(0))
         }
         Mode::Probe(opts) => {
             log::configure(opts.log.level, opts.log.format);
