@@ -55,6 +55,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
     // gets back.
     let inherited = sys::ignore(signals::raised_by_writes());
     let probe_mode = args.first().is_some_and(|a| a == "probe");
+    if let Err(e) = user::refuse_setid() {
+        return exit_code(probe_mode, Err(e));
+    }
     // Run and env modes read the whole environment once, indexed, and look
     // the PIDONE_* variables up in it; a probe reads no PIDONE_* variables
     // and only needs a few getenv calls of its own.

@@ -445,3 +445,73 @@ fn env_mode_follows_the_same_rules() {
         assert_refused(Some(&d), args, &[]);
     }
 }
+
+/// `cmd` as uid and gid 1234 with no supplementary groups.
+fn as_1234(cmd: &std::path::Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid", "1234", "--regid", "1234", "--clear-groups"]).arg(cmd);
+    for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
+        c.env_remove(v);
+    }
+    c.process_group(0);
+    c
+}
+
+#[test]
+fn setuid_or_setgid_pidone_refuses_every_mode_before_reading_anything() {
+    let test = "setuid_or_setgid_pidone_refuses_every_mode_before_reading_anything";
+    if !root(test) {
+        return;
+    }
+    let dir = TempDir::new("setid");
+    // Whether setuid bits work here at all (a nosuid /tmp makes this moot).
+    let id = dir.join("id");
+    std::fs::copy("/usr/bin/id", &id).unwrap();
+    std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let mut c = as_1234(&id);
+    c.arg("-u");
+    if stdout(&output(c, T)).trim() != "0" {
+        skip(test, "setuid bits have no effect in the temp dir (nosuid mount?)");
+        return;
+    }
+    // What a root pidone could reach and uid 1234 cannot: a root-only
+    // directory with a secret, a file, and a listening socket.
+    let private = dir.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(private.join("secret"), "CANARY-shadow\n").unwrap();
+    let sock = private.join("sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let secrets = dir.join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    std::os::unix::fs::symlink(private.join("secret"), secrets.join("stolen")).unwrap();
+    let (secrets, sock) = (secrets.to_str().unwrap(), sock.to_str().unwrap());
+    let file = format!("file://{}", private.join("secret").display());
+    let copy = dir.join("pidone");
+    std::fs::copy(bin(), &copy).unwrap();
+    for mode in [0o4755, 0o2755, 0o6755] {
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(mode)).unwrap();
+        for (args, want) in [
+            (&["env", "--secrets-dir", secrets][..], 125),
+            (&["env", "--check", "--secrets-dir", secrets], 125),
+            (&["env", "--secrets-dir", secrets, "--", "cat", "/proc/self/status"], 125),
+            (&["--secrets-dir", secrets, "--allow-root", "--", "true"], 125),
+            (&["wait", "--wait-timeout", "1s", &file], 125),
+            (&["probe", "--unix", sock, "/"], 1),
+            (&["--version"], 125),
+        ] {
+            let mut c = as_1234(&copy);
+            c.args(args);
+            let out = output(c, T);
+            assert_eq!(code(out.status), want, "{mode:o} {args:?}: {}", stderr(&out));
+            assert_eq!(stdout(&out), "", "{mode:o} {args:?}: printed something");
+            assert!(!stderr(&out).contains("CANARY"), "{mode:o} {args:?}: {}", stderr(&out));
+            assert_eq!(stderr(&out).lines().count(), 1, "{mode:o} {args:?}: {}", stderr(&out));
+            match listener.accept() {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                other => panic!("{mode:o} {args:?}: the probe connected: {other:?}"),
+            }
+        }
+    }
+}

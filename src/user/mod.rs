@@ -116,6 +116,23 @@ fn refuse_root(why: fmt::Arguments<'_>) -> Error {
     ))
 }
 
+/// A setuid or setgid pidone (real and effective ids differ) would read
+/// files, test paths and connect to sockets with ids its caller does not
+/// have: `lib::main` calls this first, in every mode, before anything is read.
+pub fn refuse_setid() -> Result<()> {
+    let idle = |e| Error::config(format!("cannot read the current ids: {}", errno_text(e)));
+    let uids = nix::unistd::getresuid().map_err(idle)?;
+    let gids = nix::unistd::getresgid().map_err(idle)?;
+    if uids.real == uids.effective && gids.real == gids.effective {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "pidone runs with real uid {} gid {} but effective uid {} gid {}: a setuid or setgid \
+         install of pidone is not supported",
+        uids.real, gids.real, uids.effective, gids.effective
+    )))
+}
+
 /// Resolve `opts`, enforce the non-root rule and drop privileges in the
 /// calling process.
 pub fn apply(opts: &UserOpts) -> Result<Applied> {
@@ -123,13 +140,6 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
     let uids = nix::unistd::getresuid().map_err(idle)?;
     let gids = nix::unistd::getresgid().map_err(idle)?;
     let euid = uids.effective.as_raw();
-    if uids.real != uids.effective || gids.real != gids.effective {
-        return Err(Error::config(format!(
-            "pidone runs with real uid {} gid {} but effective uid {} gid {}: a setuid or setgid \
-             install of pidone is not supported",
-            uids.real, gids.real, uids.effective, gids.effective
-        )));
-    }
     let Some(text) = opts.user.as_deref() else {
         if euid != 0 {
             log::debug!("running as uid {euid} (no --user)");
