@@ -59,8 +59,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return exit_code(probe_mode, Err(e));
     }
     // Run and env modes read the whole environment once, indexed, and look
-    // the PIDONE_* variables up in it; a probe reads no PIDONE_* variables
-    // and only needs a few getenv calls of its own.
+    // the PIDONE_* variables up in it; a probe takes no option from PIDONE_*
+    // variables and only needs a few getenv calls of its own (PORT,
+    // PIDONE_PROBE_PORT, and PIDONE_USER for the drop when started as root).
     let base = if probe_mode { env::Environment::default() } else { env::Environment::from_process() };
     let vars = |name: &str| base.get(name).map(std::ffi::OsStr::to_os_string);
     let ended = cli::parse(args, &vars).and_then(|mode| match mode {

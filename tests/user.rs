@@ -515,3 +515,92 @@ fn setuid_or_setgid_pidone_refuses_every_mode_before_reading_anything() {
         }
     }
 }
+
+/// A Unix-socket HTTP server that answers 200 to every connection and sends
+/// the uid of each peer (SO_PEERCRED) down the returned channel.
+fn peer_uid_server(dir: &TempDir) -> (String, std::sync::mpsc::Receiver<u32>) {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    let path = dir.join("peer.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut cred = libc::ucred { pid: 0, uid: u32::MAX, gid: 0 };
+            let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+            // SAFETY: cred and len are live and sized for SO_PEERCRED.
+            let rc = unsafe {
+                libc::getsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_PEERCRED,
+                    (&mut cred as *mut libc::ucred).cast(),
+                    &mut len,
+                )
+            };
+            assert_eq!(rc, 0);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = s.read(&mut [0u8; 4096]);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if tx.send(cred.uid).is_err() {
+                return;
+            }
+        }
+    });
+    (path.to_string_lossy().into_owned(), rx)
+}
+
+#[test]
+fn probe_and_wait_started_as_root_drop_before_connecting() {
+    if !root("probe_and_wait_started_as_root_drop_before_connecting") {
+        return;
+    }
+    let dir = TempDir::new("checks-drop");
+    let (sock, peers) = peer_uid_server(&dir);
+    let probe = |user: Option<&str>| {
+        let mut c = Command::new(bin());
+        c.args(["probe", "--unix", &sock, "/"]);
+        c.env_remove("PIDONE_USER");
+        if let Some(u) = user {
+            c.env("PIDONE_USER", u);
+        }
+        let out = output(c, T);
+        assert_eq!(code(out.status), 0, "{user:?}: {}{}", stdout(&out), stderr(&out));
+        peers.recv_timeout(T).expect("the probe never connected")
+    };
+    assert_eq!(probe(None), 65534, "without PIDONE_USER: nobody");
+    assert_eq!(probe(Some("1234:1234")), 1234);
+    assert_eq!(probe(Some("0")), 65534, "PIDONE_USER root: nobody all the same");
+    // A bad PIDONE_USER is a usage error (probe: 1), and nothing connects.
+    let mut c = Command::new(bin());
+    c.args(["probe", "--unix", &sock, "/"]).env("PIDONE_USER", "no-such-user");
+    let out = output(c, T);
+    assert_eq!(code(out.status), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("PIDONE_USER"), "{}", stderr(&out));
+    assert!(peers.recv_timeout(Duration::from_millis(300)).is_err(), "a refused probe connected");
+
+    // wait: a file in a root-only directory is not visible after the drop.
+    let private = dir.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(private.join("ready"), "").unwrap();
+    let target = format!("file://{}", private.join("ready").display());
+    let public = format!("file://{}", dir.write("ready", "").display());
+    for user in [None, Some("1234")] {
+        let wait = |target: &str| {
+            let mut c = Command::new(bin());
+            c.args(["wait", "--wait-timeout", "1s", target]).env_remove("PIDONE_USER");
+            if let Some(u) = user {
+                c.env("PIDONE_USER", u);
+            }
+            code(output(c, T).status)
+        };
+        assert_eq!(wait(&target), 1, "{user:?}: the wait saw a root-only file");
+        assert_eq!(wait(&public), 0, "{user:?}");
+    }
+    // Run mode's --wait runs after the drop to --user already: unchanged.
+    let mut c = Command::new(bin());
+    c.args(["--allow-root", "--wait", &target, "--wait-timeout", "1s", "--", "true"]).env_remove("PIDONE_USER");
+    assert_eq!(code(output(c, T).status), 0, "--wait as root (--allow-root) sees it");
+}

@@ -133,6 +133,42 @@ pub fn refuse_setid() -> Result<()> {
     )))
 }
 
+/// `probe` and `wait` started as root (Docker runs HEALTHCHECK as the image's
+/// user, root in most images) drop to `user` (`$PIDONE_USER`), else to
+/// 65534:65534 (nobody), with no_new_privs, before they connect anywhere: a
+/// compromised app's reply is never parsed by a root process (contract
+/// section 5). A `PIDONE_USER` that resolves to uid 0 gets nobody too: a
+/// check needs no privilege. Started non-root, nothing changes.
+pub fn drop_for_checks(user: Option<&str>) -> Result<()> {
+    if nix::unistd::geteuid().as_raw() != 0 {
+        return Ok(());
+    }
+    let nobody = Creds { uid: 65534, gid: 65534, groups: vec![65534] };
+    let creds = match user {
+        None => nobody,
+        Some(text) => {
+            let shown = spec::Printable(text);
+            let named = |e: Error| e.context(format_args!("PIDONE_USER '{shown}'"));
+            let spec = spec::parse(text).map_err(named)?;
+            let creds = resolve(&spec, &db::users()?, &db::groups()?).map_err(named)?.creds;
+            if creds.uid == 0 {
+                log::info!("PIDONE_USER '{shown}' is root: checking as uid 65534 instead");
+                nobody
+            } else {
+                creds
+            }
+        }
+    };
+    drop::switch(&creds, true)?;
+    log::info!(
+        "started as root: checking as uid {}, gid {}, groups {}",
+        creds.uid,
+        creds.gid,
+        drop::Ids(&creds.groups)
+    );
+    Ok(())
+}
+
 /// Resolve `opts`, enforce the non-root rule and drop privileges in the
 /// calling process.
 pub fn apply(opts: &UserOpts) -> Result<Applied> {
