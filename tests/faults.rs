@@ -82,9 +82,10 @@ fn no_process_slot_gives_a_clean_125() {
     let mut holder = Command::new("setpriv");
     holder.args(["--reuid", "4321", "--regid", "4321", "--clear-groups", "sleep", "30"]);
     let mut holder = holder.spawn().unwrap();
+    let pidone = bin_for_others();
     let mut c = Command::new("setpriv");
     c.args(["--reuid", "4321", "--regid", "4321", "--clear-groups", "prlimit", "--nproc=1"])
-        .arg(bin())
+        .arg(&pidone.path)
         .args(["--", "true"]);
     let out = output(c, T);
     let _ = holder.kill();
