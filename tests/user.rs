@@ -406,9 +406,10 @@ fn started_non_root() {
     let dir = shared_dir("user-nonroot");
     let marker = dir.join("ran");
     let script = format!("touch {}; cat /proc/$$/status", marker.display());
+    let pidone = common::bin_for_others();
     let start_as = |args: &[&str]| {
         let _ = std::fs::remove_file(&marker);
-        let mut c = Command::new(bin());
+        let mut c = Command::new(&pidone.path);
         c.args(args).args(["--", "sh", "-c", &script]).uid(1234).gid(1234);
         for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
             c.env_remove(v);
@@ -422,12 +423,44 @@ fn started_non_root() {
         assert_eq!(code(out.status), 0, "{args:?}: {}", stderr(&out));
         assert_eq!(field(&stdout(&out), "Uid"), "1234 1234 1234 1234");
     }
-    // A different uid, or root, cannot be reached: refused, nothing ran.
-    for args in [&["--user", "1235"][..], &["--user", "0", "--allow-root"], &["--user", "root"]] {
+    // A different uid cannot be reached: one warning naming both uids, and
+    // the command runs as the uid pidone was started with (contract section
+    // 4: the runtime chose it, and it is not root). So does uid 0 with
+    // --allow-root: a non-root pidone cannot make root.
+    for args in [&["--user", "1235"][..], &["--user", "1235:1235"], &["--user", "0", "--allow-root"]] {
+        let out = start_as(args);
+        assert_eq!(code(out.status), 0, "{args:?}: {}", stderr(&out));
+        assert!(marker.exists(), "{args:?}: the command did not run");
+        assert_eq!(field(&stdout(&out), "Uid"), "1234 1234 1234 1234");
+        assert_eq!(field(&stdout(&out), "Gid"), "1234 1234 1234 1234");
+        let err = stderr(&out);
+        let warned: Vec<&str> = err.lines().filter(|l| l.starts_with("pidone: warn")).collect();
+        assert_eq!(warned.len(), 1, "{args:?}: {err}");
+        assert!(warned[0].contains("uid 1234") && warned[0].contains(args[1].split(':').next().unwrap()), "{err}");
+    }
+    // --user naming root without --allow-root is refused wherever pidone starts.
+    for args in [&["--user", "root"][..], &["--user", "0"]] {
         let out = start_as(args);
         assert_eq!(code(out.status), 125, "{args:?}: {}", stderr(&out));
         assert!(!marker.exists(), "{args:?}: the command ran");
     }
+}
+
+#[test]
+fn an_image_with_pidone_user_baked_in_runs_under_any_uid() {
+    if !root("an_image_with_pidone_user_baked_in_runs_under_any_uid") {
+        return;
+    }
+    // `docker run --user 1234` of an image with ENV PIDONE_USER=10001.
+    let pidone = common::bin_for_others();
+    let mut c = as_1234(&pidone.path);
+    c.args(["--", "sh", "-c", "cat /proc/$$/status"]).env("PIDONE_USER", "10001");
+    let out = output(c, T);
+    assert_eq!(code(out.status), 0, "{}", stderr(&out));
+    assert_eq!(field(&stdout(&out), "Uid"), "1234 1234 1234 1234", "{}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one warning: {err}");
+    assert!(err.contains("10001") && err.contains("1234"), "{err}");
 }
 
 /// `pidone env … -- CMD` exists once the env issue is merged; until then this

@@ -198,13 +198,18 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
         return Err(refuse_root(format_args!("--user '{shown}' resolves to uid 0")));
     }
     if euid != 0 {
-        // Started non-root (Docker USER, Kubernetes runAsUser): nothing can
-        // change, and nothing needs to when the uid is already right.
+        // Started non-root (Docker USER, `docker run --user`, Kubernetes
+        // runAsUser, OpenShift's random uids): the runtime chose a non-root
+        // uid and nothing can change. The command runs as that uid, which is
+        // still not root, what --user enforces; so an image with PIDONE_USER
+        // baked in runs under any uid (contract section 4). --user naming
+        // uid 0 was refused above without --allow-root, whatever the start.
         if creds.uid != euid {
-            return Err(Error::config(format!(
-                "--user '{shown}': pidone was started as uid {euid} and cannot switch to {what}; \
-                 drop --user/PIDONE_USER or make it match the container's user"
-            )));
+            log::warning!(
+                "--user '{shown}' asks for {what}, but pidone was started as uid {euid} (not root) and \
+                 cannot switch: the command runs as uid {euid}"
+            );
+            return Ok(Applied { home: None, root_home: String::new() });
         }
         if creds.gid != gids.effective.as_raw() {
             log::warning!(
