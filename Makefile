@@ -89,6 +89,7 @@ lint:
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	$(CARGO) fmt --all --check
+	$(PYTHON) tools/layers.py
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked -p pidone --all-targets --features tlsf -- -D warnings
 

@@ -5,7 +5,7 @@
 //! value of a name (interpolation) and hands each `NAME=value` to it, so the
 //! caller decides precedence and what a later `$NAME` sees.
 
-use super::valid_name;
+use super::environment::valid_name;
 
 /// How deep `${A:-${B:-…}}` may nest: deeper is an error, never a deep stack.
 const MAX_NESTING: usize = 16;

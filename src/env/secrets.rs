@@ -1,7 +1,8 @@
 //! Reading files within the limits (regular files only, 1 MiB, no NUL),
 //! `--secrets-dir` and `--file-env NAME`.
 
-use super::{Loader, valid_name};
+use super::dotenv;
+use super::environment::{Environment, Loader, valid_name};
 use crate::config::Source;
 use crate::error::{Error, Result, io_text};
 use crate::log;
@@ -80,7 +81,7 @@ pub fn read_file(path: &Path, optional: bool) -> Result<Option<Vec<u8>>> {
     if buf.len() > MAX_FILE {
         return Err(at(path, &"larger than 1 MiB (1048576 bytes)"));
     }
-    if let Some(line) = super::dotenv::nul_line(&buf) {
+    if let Some(line) = dotenv::nul_line(&buf) {
         return Err(Error::config(format!("{}:{line}: contains a NUL byte", path.display())));
     }
     Ok(Some(buf))
@@ -144,7 +145,7 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
     names.sort_unstable();
     // Which file gave each name in this directory: two files for one name
     // (`db-pass` and `DB_PASS`) are an error, not a silent choice.
-    let (mut taken, mut count) = (super::Environment::default(), 0);
+    let (mut taken, mut count) = (Environment::default(), 0);
     for file in &names {
         // `..data`, `..2024_…` and other dot-names: Kubernetes' own.
         if file.as_bytes().first() == Some(&b'.') {

@@ -7,9 +7,9 @@
 //! an attempt a signal waits at most for that attempt's bound. No threads: one
 //! loop tries the targets and reads the signals.
 
+use super::check::{HttpCheck, attempt};
 use super::failure::Failure;
 use super::target::{self, ProbeTarget};
-use super::{HttpCheck, attempt};
 use crate::error::{Result, errno_text};
 use crate::log::{self, Shown};
 use crate::signals;

@@ -17,8 +17,7 @@ pub use shutdown::{Action, Event, Route, Rules, Shutdown};
 pub use spawn::spawn;
 
 use crate::config::SuperviseOpts;
-// `cannot` is for spawn.rs (`super::cannot`).
-use crate::error::{cannot, errno_text};
+use crate::error::errno_text;
 use crate::log::{self, Shown};
 use crate::signals::{self, Name};
 use crate::sys::{self, Errno, Pid, PollSet, Recipient, Signal};

@@ -5,7 +5,7 @@
 //! the exec succeeded, or the errno when it did not, so "not found" is reported
 //! by pidone itself with the contract's 126/127.
 
-use crate::error::Result;
+use crate::error::{Result, cannot};
 use crate::exec::Program;
 use crate::sys::{self, Errno, Forked, Pid, SigSet};
 use nix::unistd::pipe2;
@@ -17,12 +17,12 @@ use std::os::fd::RawFd;
 ///
 /// `mask` is the signal mask pidone inherited, restored in the child before
 /// exec, and `defaults` the signals pidone ignores for itself that had their
-/// default action when it started: the child gets that back. `tty`, when given, is a terminal whose foreground group becomes the
-/// child's.
+/// default action when it started: the child gets that back. `tty`, when
+/// given, is a terminal whose foreground group becomes the child's.
 pub fn spawn(program: &Program, mask: SigSet, defaults: SigSet, tty: Option<RawFd>) -> Result<Pid> {
-    let (rd, wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| super::cannot("create a pipe", e))?;
+    let (rd, wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| cannot("create a pipe", e))?;
     match sys::fork() {
-        Err(e) => Err(super::cannot("fork", e)),
+        Err(e) => Err(cannot("fork", e)),
         Ok(Forked::Child) => {
             // Only async-signal-safe calls from here on, on memory prepared
             // before the fork; the child exits right here if exec fails.

@@ -1,7 +1,7 @@
-//! Processes: fork, exec, wait, process groups, the terminal's foreground
-//! group, resource limits.
+//! Processes: fork, exec, wait, kill, process groups, the terminal's
+//! foreground group, resource limits, pidfds.
 
-use super::Signal;
+use super::signal::Signal;
 use nix::errno::Errno;
 use std::ffi::{CStr, c_char};
 use std::fmt;
@@ -226,4 +226,38 @@ pub fn pidfd_open(pid: Pid) -> Result<std::os::fd::OwnedFd, Errno> {
     }
     // SAFETY: the kernel just returned this descriptor and nothing else owns it.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Who a signal goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    /// One process.
+    Process(Pid),
+    /// Every member of a process group: kill(-pgid).
+    Group(Pid),
+    /// Every process the caller may signal but itself: kill(-1).
+    Everyone,
+}
+
+/// As kill(2) writes it: `5`, `-5` for a group, `-1` for everyone.
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recipient::Process(pid) => write!(f, "{pid}"),
+            Recipient::Group(pgid) => write!(f, "-{pgid}"),
+            Recipient::Everyone => f.write_str("-1"),
+        }
+    }
+}
+
+/// kill(2): send `sig` (real-time ones included) to `to`.
+pub fn kill(to: Recipient, sig: Signal) -> Result<(), Errno> {
+    let target = match to {
+        Recipient::Process(pid) => pid.raw(),
+        Recipient::Group(pgid) => -pgid.raw(),
+        Recipient::Everyone => -1,
+    };
+    // SAFETY: kill(2) takes two integers and touches no memory.
+    let rc = unsafe { libc::kill(target, sig.raw()) };
+    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
 }

@@ -1,12 +1,11 @@
-//! Signals at the kernel's boundary: numbers, 64-bit masks, the signalfd,
-//! kill(2).
+//! Signals at the kernel's boundary: numbers, 64-bit masks, the signalfd.
+//! Sending one (kill(2)) is in `process`, beside the pids it goes to.
 //!
 //! Signal masks go to the kernel as raw 64-bit sets through the raw syscalls:
 //! libc wrappers filter the signals they reserve for themselves (musl hides
 //! 32-34 from `sigprocmask`'s old mask), and pidone must hand the child exactly
 //! the mask it inherited.
 
-use super::Pid;
 use nix::errno::Errno;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
@@ -184,40 +183,6 @@ pub fn ignore(set: SigSet) -> SigSet {
 /// Give every signal of `set` its default action again (async-signal-safe).
 pub fn set_default(set: SigSet) {
     set_disposition(set, libc::SIG_DFL);
-}
-
-/// Who a signal goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recipient {
-    /// One process.
-    Process(Pid),
-    /// Every member of a process group: kill(-pgid).
-    Group(Pid),
-    /// Every process the caller may signal but itself: kill(-1).
-    Everyone,
-}
-
-/// As kill(2) writes it: `5`, `-5` for a group, `-1` for everyone.
-impl std::fmt::Display for Recipient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Recipient::Process(pid) => write!(f, "{pid}"),
-            Recipient::Group(pgid) => write!(f, "-{pgid}"),
-            Recipient::Everyone => f.write_str("-1"),
-        }
-    }
-}
-
-/// kill(2): send `sig` (real-time ones included) to `to`.
-pub fn kill(to: Recipient, sig: Signal) -> Result<(), Errno> {
-    let target = match to {
-        Recipient::Process(pid) => pid.raw(),
-        Recipient::Group(pgid) => -pgid.raw(),
-        Recipient::Everyone => -1,
-    };
-    // SAFETY: kill(2) takes two integers and touches no memory.
-    let rc = unsafe { libc::kill(target, sig.raw()) };
-    if rc < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
 #[cfg(test)]
