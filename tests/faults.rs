@@ -306,3 +306,50 @@ fn wait_and_probe_with_closed_output_keep_their_exit_codes() {
     assert_eq!(closed(wait(&["probe", "tcp://127.0.0.1:1"]), true), 1);
     assert_eq!(closed(wait(&["probe", "-v", "tcp://127.0.0.1:1"]), false), 1);
 }
+
+/// Durations too large for the clock (the contract makes anything above one
+/// year a usage error): never a crash, in any mode. Run mode either refuses
+/// at once (125) or, as PID 1, survives the SIGTERM that starts the
+/// deadline and exits with the child's code.
+#[test]
+fn huge_durations_never_crash() {
+    const HUGE: &str = "18446744073709551615";
+    let dir = TempDir::new("huge");
+    for (opt, var) in [("--grace", None), ("--stop-delay", None), ("", Some("9999999999999999999"))] {
+        let log = dir.join(&format!("signals{}", opt.len()));
+        let (helper, log_s) = (helper_str(), log.to_string_lossy().into_owned());
+        let mut args = vec![];
+        if !opt.is_empty() {
+            args.extend([opt, HUGE]);
+        }
+        args.extend(["--", &helper, "sigprint", &log_s, "1"]);
+        let mut c = pid1(&args);
+        if let Some(v) = var {
+            c.env("PIDONE_GRACE", v);
+        }
+        c.stderr(std::process::Stdio::null());
+        let mut r = Running::spawn(c);
+        let started =
+            wait_until(Duration::from_secs(5), || std::fs::read_to_string(&log).is_ok_and(|s| s.starts_with("ready")));
+        if !started {
+            assert_eq!(code(r.wait(T)), 125, "{opt} {var:?}: neither refused nor started");
+            continue;
+        }
+        let init = r.init_pid();
+        r.signal(libc::SIGTERM);
+        if opt == "--stop-delay" {
+            // A delay holds the first stop signal; a second one forwards at
+            // once (pidone may be gone already: then kill fails, harmlessly).
+            std::thread::sleep(Duration::from_millis(200));
+            unsafe { libc::kill(init, libc::SIGTERM) };
+        }
+        assert_eq!(code(r.wait(T)), 0, "{opt} {var:?}: the child's code");
+    }
+    for args in [
+        &["probe", "--timeout", HUGE, "tcp://127.0.0.1:1"][..],
+        &["wait", "--wait-timeout", HUGE, "--wait-interval", HUGE, "file:///"],
+    ] {
+        let out = output(plain(args), T);
+        assert!(matches!(code(out.status), 0 | 1 | 125), "{args:?}: {}", stderr(&out));
+    }
+}
