@@ -9,10 +9,13 @@
 //! touches one row (and its test).
 //! Variables are applied first and the command line second, so the command
 //! line wins; a repeatable option given on the command line replaces the list
-//! from its variable.
+//! from its variable. A bad value does not stop the parse: the first error is
+//! reported once everything is read, so the log options are known (and used
+//! for that error) wherever they stand. [`PEERS`] adds tini's and dumb-init's
+//! spellings in run mode.
 
 use crate::config::{EnvCmd, EnvFormat, Forward, Method, Mode, Probe, Run, Source, Wait};
-use crate::config::{EnvOpts, LogOpts, UserOpts, WaitOpts};
+use crate::config::{EnvOpts, LogOpts, Origin, Sourced, UserOpts, WaitOpts};
 use crate::error::{Error, Result};
 use crate::log::{Format, Level};
 use crate::signals::SignalMap;
@@ -118,7 +121,7 @@ fn push<T>(list: &mut Vec<T>, value: Result<T>) -> Result<()> {
 }
 
 /// Every option of every mode. Variables are applied in this order.
-const OPTIONS: [OptRow; 26] = [
+const OPTIONS: [OptRow; 28] = [
     OptRow {
         long: "grace",
         short: None,
@@ -158,7 +161,7 @@ const OPTIONS: [OptRow; 26] = [
     },
     OptRow {
         long: "map",
-        short: None,
+        short: Some(b'r'),
         arg: "FROM:TO",
         takes: Takes::List(|s| s.run.supervise.map = SignalMap::default()),
         var: true,
@@ -169,7 +172,7 @@ const OPTIONS: [OptRow; 26] = [
     },
     OptRow {
         long: "success-code",
-        short: None,
+        short: Some(b'e'),
         arg: "N",
         takes: Takes::List(|s| s.run.supervise.success_codes.clear()),
         var: true,
@@ -177,6 +180,28 @@ const OPTIONS: [OptRow; 26] = [
         section: Section::Supervision,
         help: "treat COMMAND's exit code N as 0 (repeatable)",
         set: |s, v| push(&mut s.run.supervise.success_codes, parse_exit_code(v)),
+    },
+    OptRow {
+        long: "parent-death",
+        short: Some(b'p'),
+        arg: "SIG",
+        takes: Takes::Value,
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "ask the kernel for SIG when pidone's parent dies (when pidone is not PID 1)",
+        set: |s, v| put(&mut s.run.parent_death_signal, crate::signals::parse(v, false).map(Some)),
+    },
+    OptRow {
+        long: "warn-reaped",
+        short: Some(b'w'),
+        arg: "",
+        takes: Takes::Flag,
+        var: true,
+        modes: RUN,
+        section: Section::Supervision,
+        help: "log every reaped process other than COMMAND at warn",
+        set: |s, v| put(&mut s.run.supervise.warn_reaped, parse_bool(v)),
     },
     OptRow {
         long: "wait",
@@ -187,7 +212,10 @@ const OPTIONS: [OptRow; 26] = [
         modes: RUN,
         section: Section::Dependencies,
         help: "wait for tcp://host:port, http://... or file:///path before starting COMMAND (repeatable)",
-        set: |s, v| push(&mut s.run.wait.targets, Ok(v.to_string())),
+        set: |s, v| {
+            s.run.wait.from = s.origin;
+            push(&mut s.run.wait.targets, Ok(v.to_string()))
+        },
     },
     OptRow {
         long: "wait-timeout",
@@ -264,7 +292,10 @@ const OPTIONS: [OptRow; 26] = [
         modes: RUN_ENV,
         section: Section::Privileges,
         help: "run COMMAND as this user (names or numeric ids)",
-        set: |s, v| put(&mut s.user().user, Ok(Some(v.to_string()))),
+        set: |s, v| {
+            let from = s.origin;
+            put(&mut s.user().user, Ok(Some(Sourced { value: v.to_string(), from })))
+        },
     },
     OptRow {
         long: "allow-root",
@@ -411,11 +442,106 @@ const OPTIONS: [OptRow; 26] = [
     },
 ];
 
+/// A peer's spelling of a pidone option (contract section 1), taken in run
+/// mode only, so that `["/tini", "-g", "--"]` becomes `["/init", "-g", "--"]`.
+/// tini's `-e`, `-p`, `-w` and dumb-init's `-r` are the short forms of their
+/// rows in [`OPTIONS`]; `-s` (a no-op: pidone is a subreaper whenever it is
+/// not PID 1), `-l` (the license notices) and `-vvv` are read by the tokenizer.
+struct Peer {
+    short: Option<u8>,
+    long: Option<&'static str>,
+    /// The row of [`OPTIONS`] it sets.
+    row: &'static str,
+    /// The value the spelling implies (`-g` is `--forward group`), if any.
+    value: Option<&'static str>,
+}
+
+const PEERS: [Peer; 3] = [
+    // tini -g: signals to the child's process group.
+    Peer { short: Some(b'g'), long: None, row: "forward", value: Some("group") },
+    // dumb-init -c / --single-child: signals to the child only.
+    Peer { short: Some(b'c'), long: Some("single-child"), row: "forward", value: Some("child") },
+    // dumb-init -r / --rewrite S:R.
+    Peer { short: None, long: Some("rewrite"), row: "map", value: None },
+];
+
+/// An option a word names: its place in [`OPTIONS`], its row, and the value
+/// its spelling implies.
+type Found = (usize, &'static OptRow, Option<&'static str>);
+
+/// What the command line asks for, once its options are read.
+enum Parsed {
+    /// The positional words start here (the first non-option word, or after `--`).
+    Words(usize),
+    /// `-h` / `--help`.
+    Help,
+    /// `-l`: the license notices.
+    License,
+}
+
+/// Keep the first error of a parse that goes on.
+fn record(first: &mut Option<Error>, r: Result<()>) {
+    if let Err(e) = r {
+        first.get_or_insert(e);
+    }
+}
+
 /// The environment variable that sets `--long`.
-pub fn env_name(long: &str) -> String {
-    let mut s = String::from("PIDONE_");
-    s.extend(long.chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }));
-    s
+pub fn env_name(long: &'static str) -> String {
+    Origin::Variable(long).to_string()
+}
+
+/// The variables pidone reads outside the option table (`probe` reads its port).
+const OTHER_VARIABLES: [&str; 1] = ["PIDONE_PROBE_PORT"];
+
+/// One warning for each `PIDONE_*` name in `names` that no mode reads (a typo
+/// is not an error), naming the closest variable pidone knows when one is close:
+/// within two edits, or one name the other's prefix (`PIDONE_GRACE_PERIOD`).
+pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a std::ffi::OsStr>) -> Vec<String> {
+    let known: Vec<String> = OPTIONS
+        .iter()
+        .filter(|row| row.var)
+        .map(|row| env_name(row.long))
+        .chain(OTHER_VARIABLES.iter().map(|name| name.to_string()))
+        .collect();
+    let mut warnings = Vec::new();
+    for name in names {
+        let name = name.to_string_lossy();
+        if !name.starts_with("PIDONE_") || known.iter().any(|k| *k == name) {
+            continue;
+        }
+        let upper = name.to_ascii_uppercase();
+        let near = |k: &&String| {
+            let prefix = upper.starts_with(&format!("{k}_")) || (k.starts_with(upper.as_str()) && upper.len() > 7);
+            let edits = if upper.len() <= k.len() + 2 { edit_distance(upper.as_bytes(), k.as_bytes()) } else { 3 };
+            // Fewer edits first, then the longer shared prefix.
+            (edits <= 2 || prefix).then_some((edits, usize::MAX - k.len()))
+        };
+        let closest = known.iter().filter_map(|k| near(&k).map(|rank| (rank, k))).min();
+        warnings.push(match closest {
+            Some((_, k)) => format!("{name} is not a pidone variable and is ignored (did you mean {k}?)"),
+            None => format!("{name} is not a pidone variable and is ignored"),
+        });
+    }
+    warnings
+}
+
+/// The Levenshtein distance between `a` and `b`.
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut cur = Vec::with_capacity(prev.len());
+        cur.push(i.saturating_add(1));
+        for (j, &cb) in b.iter().enumerate() {
+            let at = |row: &[usize], k: usize| row.get(k).copied().unwrap_or(usize::MAX);
+            let replace = at(&prev, j).saturating_add(usize::from(ca != cb));
+            let delete = at(&prev, j.saturating_add(1)).saturating_add(1);
+            let insert = cur.last().copied().unwrap_or(usize::MAX).saturating_add(1);
+            cur.push(replace.min(delete).min(insert));
+        }
+        prev = cur;
+    }
+    prev.last().copied().unwrap_or(0)
 }
 
 /// The error for a value that is not one of the accepted ones.
@@ -423,32 +549,66 @@ fn invalid(what: &str, value: &str, accepted: &str) -> Error {
     Error::config(format!("invalid {what} '{value}' ({accepted})"))
 }
 
-/// Parse a duration: `500ms`, `3s`, `1m`, `1m30s`, `2h`; a bare number is seconds.
+/// Parse a duration: `500ms`, `3s`, `1m`, `1m30s`, `1.5s`, `0.25m`, `2h`; a
+/// bare number (`8`, `1.5`) is seconds. Units descend and appear once each.
+/// The value must be a whole number of milliseconds (`1.0005s` is refused,
+/// never rounded) and at most [`crate::time::MAX`] (one year).
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    duration(s.trim()).ok_or_else(|| invalid("duration", s, "examples: 500ms, 3s, 1m30s"))
+    duration(s.trim()).map_err(|why| invalid("duration", s, why))
 }
 
-fn duration(t: &str) -> Option<Duration> {
-    if let Some(secs) = number(t) {
-        return Some(Duration::from_secs(secs));
+/// The units a duration takes, largest first, in milliseconds.
+const UNITS: [(&str, u64); 4] = [("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)];
+const DURATION_SYNTAX: &str = "examples: 500ms, 1.5s, 1m30s";
+const DURATION_ORDER: &str = "units descend and appear once each: 1m30s, not 30s1m";
+const DURATION_FINE: &str = "the smallest step is 1ms";
+const DURATION_LONG: &str = "at most 1 year (8760h)";
+
+fn duration(t: &str) -> std::result::Result<Duration, &'static str> {
+    let ms = if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        part_ms(t, 1000)?
+    } else {
+        let mut total = 0u64;
+        let (mut rest, mut units) = (t, UNITS.iter());
+        while !rest.is_empty() {
+            let (num, tail) = rest.split_at(rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count());
+            let (unit, tail) = tail.split_at(tail.bytes().take_while(u8::is_ascii_alphabetic).count());
+            // `units` only has the units smaller than the last one used.
+            let Some((_, scale)) = units.find(|(name, _)| *name == unit) else {
+                return Err(if UNITS.iter().any(|(name, _)| *name == unit) { DURATION_ORDER } else { DURATION_SYNTAX });
+            };
+            total = total.checked_add(part_ms(num, *scale)?).ok_or(DURATION_LONG)?;
+            rest = tail;
+        }
+        total
+    };
+    let d = Duration::from_millis(ms);
+    if d > crate::time::MAX { Err(DURATION_LONG) } else { Ok(d) }
+}
+
+/// `INT[.FRACTION]` times `scale` milliseconds, exactly.
+fn part_ms(num: &str, scale: u64) -> std::result::Result<u64, &'static str> {
+    let (int, frac) = match num.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (num, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return Err(DURATION_SYNTAX);
     }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let (num, tail) = rest.split_at(rest.bytes().take_while(u8::is_ascii_digit).count());
-        let (unit, tail) = tail.split_at(tail.bytes().take_while(u8::is_ascii_alphabetic).count());
-        let n = number(num)?;
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.checked_mul(60)?),
-            "h" => Duration::from_secs(n.checked_mul(3600)?),
-            _ => return None,
-        };
-        total = total.checked_add(part)?;
-        rest = tail;
+    let whole = number(int).and_then(|n| n.checked_mul(scale)).ok_or(DURATION_LONG)?;
+    let frac = frac.unwrap_or_default().trim_end_matches('0');
+    if frac.is_empty() {
+        return Ok(whole);
     }
-    (!t.is_empty()).then_some(total)
+    // FRACTION / 10^len, in milliseconds: exact, or finer than the smallest step.
+    let fine = || DURATION_FINE;
+    let numerator = number(frac).map(u128::from).ok_or_else(fine)? * u128::from(scale);
+    let denominator = u32::try_from(frac.len()).ok().and_then(|n| 10u128.checked_pow(n)).ok_or_else(fine)?;
+    if numerator % denominator != 0 {
+        return Err(DURATION_FINE);
+    }
+    u64::try_from(numerator / denominator).ok().and_then(|f| whole.checked_add(f)).ok_or(DURATION_LONG)
 }
 
 /// A number of decimal digits only (no sign, no blanks); `None` when empty or too large.
@@ -487,13 +647,18 @@ pub fn parse_source(s: &str) -> Result<Source> {
     Ok(Source { path: PathBuf::from(path), optional })
 }
 
-fn parse_forward(v: &str) -> Result<Forward> {
-    match v {
-        "auto" => Ok(Forward::Auto),
-        "group" => Ok(Forward::Group),
-        "child" => Ok(Forward::Child),
-        _ => Err(invalid("value", v, "auto, group, child")),
+/// One of `choices`, compared ignoring ASCII case (contract section 1: every
+/// enumerated value, on the command line and in variables alike).
+fn one_of<T: Copy>(v: &str, what: &str, choices: &[(&str, T)]) -> Result<T> {
+    if let Some((_, value)) = choices.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)) {
+        return Ok(*value);
     }
+    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+    Err(invalid(what, v, &names.join(", ")))
+}
+
+fn parse_forward(v: &str) -> Result<Forward> {
+    one_of(v, "value", &[("auto", Forward::Auto), ("group", Forward::Group), ("child", Forward::Child)])
 }
 
 fn parse_interval(v: &str) -> Result<Duration> {
@@ -516,20 +681,11 @@ fn parse_level(v: &str) -> Result<Level> {
 }
 
 fn parse_log_format(v: &str) -> Result<Format> {
-    match v {
-        "text" => Ok(Format::Text),
-        "json" => Ok(Format::Json),
-        _ => Err(invalid("log format", v, "text, json")),
-    }
+    one_of(v, "log format", &[("text", Format::Text), ("json", Format::Json)])
 }
 
 fn parse_env_format(v: &str) -> Result<EnvFormat> {
-    match v {
-        "dotenv" => Ok(EnvFormat::Dotenv),
-        "shell" => Ok(EnvFormat::Shell),
-        "json" => Ok(EnvFormat::Json),
-        _ => Err(invalid("format", v, "dotenv, shell, json")),
-    }
+    one_of(v, "format", &[("dotenv", EnvFormat::Dotenv), ("shell", EnvFormat::Shell), ("json", EnvFormat::Json)])
 }
 
 /// A TCP port: decimal digits only, 1-65535.
@@ -538,11 +694,7 @@ fn parse_port(v: &str) -> Result<u16> {
 }
 
 fn parse_method(v: &str) -> Result<Method> {
-    match v.to_ascii_uppercase().as_str() {
-        "GET" => Ok(Method::Get),
-        "HEAD" => Ok(Method::Head),
-        _ => Err(invalid("method", v, "GET, HEAD")),
-    }
+    one_of(v, "method", &[("GET", Method::Get), ("HEAD", Method::Head)])
 }
 
 /// The options of every mode at their defaults. The mode being parsed gets
@@ -550,6 +702,8 @@ fn parse_method(v: &str) -> Result<Method> {
 /// is the one [`Settings::into_mode`] hands out.
 struct Settings {
     sub: Sub,
+    /// Where the value being set comes from (for the values checked after parsing).
+    origin: Origin,
     run: Run,
     env: EnvCmd,
     probe: Probe,
@@ -558,7 +712,14 @@ struct Settings {
 
 impl Settings {
     fn new(sub: Sub) -> Settings {
-        Settings { sub, run: Run::default(), env: EnvCmd::default(), probe: Probe::default(), wait: Wait::default() }
+        Settings {
+            sub,
+            origin: Origin::Option(""),
+            run: Run::default(),
+            env: EnvCmd::default(),
+            probe: Probe::default(),
+            wait: Wait::default(),
+        }
     }
 
     fn log(&mut self) -> &mut LogOpts {
@@ -590,9 +751,12 @@ impl Settings {
 
     /// Apply the `PIDONE_*` variables from `vars` of every option of the mode that has one.
     fn apply_vars(&mut self, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<()> {
+        // A bad value does not stop the others (the log options among them).
+        let mut first = None;
         for (_, row) in self.rows().filter(|(_, row)| row.var) {
             let name = env_name(row.long);
             let Some(raw) = vars(&name) else { continue };
+            self.origin = Origin::Variable(row.long);
             let res = match (raw.to_str(), row.takes) {
                 (None, _) => Err(Error::config("value is not valid UTF-8")),
                 (Some(list), Takes::List(_)) => {
@@ -600,23 +764,68 @@ impl Settings {
                 }
                 (Some(val), _) => (row.set)(self, val),
             };
-            res.map_err(|e| e.context(&name))?;
+            record(&mut first, res.map_err(|e| e.context(&name)));
         }
-        Ok(())
+        first.map_or(Ok(()), Err)
     }
 
-    /// Parse the mode's options in `args` from `at` on. Returns where the
-    /// positional words start (at the first non-option word, or after `--`),
-    /// or `None` for `-h` / `--help`.
-    fn parse_args(&mut self, args: &[OsString], mut at: usize) -> Result<Option<usize>> {
+    /// The row a `--long` name or a `-x` letter names, in this mode.
+    fn find(&self, long: Option<&[u8]>, short: Option<u8>) -> Option<Found> {
+        let named = |l: Option<&str>, s: Option<u8>| {
+            (long.is_some() && long == l.map(str::as_bytes)) || (short.is_some() && short == s)
+        };
+        if let Some((place, row)) = self.rows().find(|(_, row)| named(Some(row.long), row.short)) {
+            return Some((place, row, None));
+        }
+        let peer = PEERS.iter().find(|peer| self.sub == Sub::Run && named(peer.long, peer.short))?;
+        self.rows().find(|(_, row)| row.long == peer.row).map(|(place, row)| (place, row, peer.value))
+    }
+
+    /// Set the option `found` from `attached` (`--opt=V`, `-oV`), else the
+    /// value its spelling implies, `1` for a flag, or the next word.
+    fn apply(
+        &mut self,
+        found: Found,
+        attached: Option<&[u8]>,
+        args: &[OsString],
+        at: &mut usize,
+        given: &mut [bool],
+    ) -> Result<()> {
+        let (place, row, implied) = found;
+        let value = match (implied, attached) {
+            (Some(_), Some(_)) => return Err(Error::config("takes no value")),
+            (Some(v), None) => v.as_bytes(),
+            (None, Some(v)) => v,
+            (None, None) if matches!(row.takes, Takes::Flag) => b"1",
+            (None, None) => {
+                let v = args.get(*at).ok_or_else(|| Error::config("missing value"))?;
+                *at += 1;
+                v.as_bytes()
+            }
+        };
+        self.origin = Origin::Option(row.long);
+        if let (Takes::List(clear), Some(seen @ false)) = (row.takes, given.get_mut(place)) {
+            *seen = true;
+            clear(self);
+        }
+        let value = std::str::from_utf8(value).map_err(|_| Error::config("value is not valid UTF-8"))?;
+        (row.set)(self, value)
+    }
+
+    /// Parse the mode's options in `args` from `at` on. A bad value does not
+    /// stop the parse: the rest is read (so the log options are known however
+    /// the line goes on), and the first error is returned.
+    fn parse_args(&mut self, args: &[OsString], mut at: usize) -> Result<Parsed> {
         let (mut verbosity, mut quiet) = (0u8, false);
         // The list options given on the command line so far, by place in OPTIONS.
         let mut given = [false; OPTIONS.len()];
+        let mut first = None;
+        let unknown = |shown: &str| Error::config(format!("unknown option '{shown}' (see pidone --help)"));
         let words = loop {
             let Some(arg) = args.get(at) else { break at };
             at += 1;
             let word = arg.as_bytes();
-            let (found, shown, attached) = if word == b"--" {
+            if word == b"--" {
                 break at;
             } else if let Some(long) = word.strip_prefix(b"--") {
                 // `--name` or `--name=value`.
@@ -625,55 +834,60 @@ impl Settings {
                     None => (long, None),
                 };
                 if name == b"help" {
-                    return Ok(None);
+                    return Ok(Parsed::Help);
                 }
-                let found = self.rows().find(|(_, row)| row.long.as_bytes() == name);
-                (found, format!("--{}", String::from_utf8_lossy(name)), attached)
-            } else if let Some(shorts @ [_, ..]) = word.strip_prefix(b"-") {
-                // `-vq`, then at most one option with its value: `-H V`, `-HV`, `-H=V`.
-                let (mut rest, mut prev) = (shorts, None);
-                let found = loop {
-                    let [c, tail @ ..] = rest else { break None };
-                    match (c, prev) {
-                        (b'h', _) => return Ok(None),
-                        (b'v', _) => verbosity = verbosity.saturating_add(1),
-                        (b'q', _) => quiet = true,
-                        (b'=', Some(flag)) => {
-                            return Err(Error::config(format!("-{}: takes no value", char::from(flag))));
-                        }
-                        _ => {
-                            let found = self.rows().find(|(_, row)| row.short == Some(*c));
-                            let shown = String::from_utf8_lossy(rest).chars().next().unwrap_or_default();
-                            let attached = (!tail.is_empty()).then(|| tail.strip_prefix(b"=").unwrap_or(tail));
-                            break Some((found, format!("-{shown}"), attached));
-                        }
-                    }
-                    (rest, prev) = (tail, Some(*c));
+                let shown = format!("--{}", String::from_utf8_lossy(name));
+                let set = match self.find(Some(name), None) {
+                    Some(found) => self.apply(found, attached, args, &mut at, &mut given),
+                    None => Err(unknown(&shown)),
                 };
-                let Some(found) = found else { continue };
-                found
+                record(&mut first, set.map_err(|e| e.context(&shown)));
+            } else if let Some(shorts @ [_, ..]) = word.strip_prefix(b"-") {
+                // Flags (`-vq`, `-gw`), then at most one option with its value: `-H V`, `-HV`, `-H=V`.
+                let mut rest = shorts;
+                while let [c, tail @ ..] = rest {
+                    // The letter as typed (a character is at most 4 bytes).
+                    let letter = rest.get(..rest.len().min(4)).unwrap_or_default();
+                    let shown = format!("-{}", String::from_utf8_lossy(letter).chars().next().unwrap_or_default());
+                    rest = tail;
+                    let found = match c {
+                        b'h' => return Ok(Parsed::Help),
+                        b'l' if self.sub == Sub::Run => return Ok(Parsed::License),
+                        b'v' => {
+                            verbosity = verbosity.saturating_add(1);
+                            None
+                        }
+                        b'q' => {
+                            quiet = true;
+                            None
+                        }
+                        // tini's -s: pidone is a subreaper whenever it is not PID 1.
+                        b's' if self.sub == Sub::Run => None,
+                        _ => match self.find(None, Some(*c)) {
+                            Some(found) => Some(found),
+                            None => {
+                                record(&mut first, Err(unknown(&shown)));
+                                break;
+                            }
+                        },
+                    };
+                    let flag =
+                        found.is_none_or(|(_, row, implied)| implied.is_some() || matches!(row.takes, Takes::Flag));
+                    if flag && rest.first() == Some(&b'=') {
+                        record(&mut first, Err(Error::config(format!("{shown}: takes no value"))));
+                        break;
+                    }
+                    let Some(found) = found else { continue };
+                    let attached = (!flag && !rest.is_empty()).then(|| rest.strip_prefix(b"=").unwrap_or(rest));
+                    let set = self.apply(found, attached, args, &mut at, &mut given);
+                    record(&mut first, set.map_err(|e| e.context(&shown)));
+                    if !flag {
+                        break;
+                    }
+                }
             } else {
                 break at - 1;
-            };
-            let (place, row) =
-                found.ok_or_else(|| Error::config(format!("unknown option '{shown}' (see pidone --help)")))?;
-            let value = match (attached, row.takes) {
-                (Some(v), _) => Some(v),
-                (None, Takes::Flag) => Some(&b"1"[..]),
-                (None, _) => args.get(at).map(|v| {
-                    at += 1;
-                    v.as_bytes()
-                }),
-            };
-            if let (Takes::List(clear), Some(seen @ false)) = (row.takes, given.get_mut(place)) {
-                *seen = true;
-                clear(self);
             }
-            value
-                .ok_or_else(|| Error::config("missing value"))
-                .and_then(|v| std::str::from_utf8(v).map_err(|_| Error::config("value is not valid UTF-8")))
-                .and_then(|v| (row.set)(self, v))
-                .map_err(|e| e.context(&shown))?;
         };
         let log = self.log();
         if quiet {
@@ -683,7 +897,7 @@ impl Settings {
         } else if verbosity == 1 && log.level < Level::Info {
             log.level = Level::Info;
         }
-        Ok(Some(words))
+        first.map_or(Ok(Parsed::Words(words)), Err)
     }
 
     /// The mode's own settings, with its positional `words`.
@@ -784,23 +998,31 @@ fn help_row(out: &mut String, row: &OptRow, column: usize) {
 
 /// Parse a whole command line (without argv\[0\]) and the process environment.
 /// A subcommand is recognised only as the first word; a probe reads no variables.
-pub fn parse(mut args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode> {
+pub fn parse(args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Mode> {
+    parse_logged(args, vars).1
+}
+
+/// [`parse`], and the log options as far as they were read, also when the
+/// parse failed: a usage error is then logged at the level and in the format
+/// the same command line (or `PIDONE_LOG_*`) asked for.
+pub fn parse_logged(mut args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsString>) -> (LogOpts, Result<Mode>) {
     let sub = match args.first().and_then(|a| a.to_str()) {
-        Some("--version" | "-V") if args.len() == 1 => return Ok(Mode::Version),
+        Some("--version" | "-V") if args.len() == 1 => return (LogOpts::default(), Ok(Mode::Version)),
         Some("probe") => Sub::Probe,
         Some("wait") => Sub::Wait,
         Some("env") => Sub::Env,
         _ => Sub::Run,
     };
     let mut settings = Settings::new(sub);
-    if sub != Sub::Probe {
-        settings.apply_vars(vars)?;
-    }
-    let Some(words) = settings.parse_args(&args, usize::from(sub != Sub::Run))? else {
-        return Ok(Mode::Help(help(sub)));
-    };
-    let words = args.split_off(words);
-    settings.into_mode(words)
+    let from_vars = if sub == Sub::Probe { Ok(()) } else { settings.apply_vars(vars) };
+    let parsed = settings.parse_args(&args, usize::from(sub != Sub::Run));
+    let log = *settings.log();
+    let mode = from_vars.and(parsed).and_then(|parsed| match parsed {
+        Parsed::Help => Ok(Mode::Help(help(sub))),
+        Parsed::License => Ok(Mode::License),
+        Parsed::Words(at) => settings.into_mode(args.split_off(at)),
+    });
+    (log, mode)
 }
 
 #[cfg(test)]
@@ -829,9 +1051,70 @@ mod tests {
         {
             assert_eq!(parse_duration(s), Ok(Duration::from_millis(ms)), "{s}");
         }
-        for s in ["", "abc", "1x", "s", "-1s", "1.5s", "1 s", "ms", "99999999999999999999"] {
+        for s in ["", "abc", "1x", "s", "-1s", "1 s", "ms", "99999999999999999999"] {
             assert!(parse_duration(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn durations_take_fractions_in_descending_units_up_to_a_year() {
+        for (s, ms) in [
+            ("1.5s", 1500),
+            ("1.5", 1500),
+            ("0.25m", 15_000),
+            ("2h", 7_200_000),
+            ("1h1m1s1ms", 3_661_001),
+            ("1.0s", 1000),
+            ("0.001s", 1),
+            ("1.5m30s", 120_000),
+            ("8760h", 31_536_000_000),
+            ("0.0001m", 6),
+        ] {
+            assert_eq!(parse_duration(s), Ok(Duration::from_millis(ms)), "{s}");
+        }
+        let why = |s: &str| parse_duration(s).unwrap_err().to_string();
+        for s in ["30s1m", "1s1s", "1ms1s", "1m1h", "500ms1ms"] {
+            assert!(why(s).contains("units descend"), "{s}: {}", why(s));
+        }
+        for s in ["1.0005s", "0.0001s", "1.00000000000000000000001s"] {
+            assert!(why(s).contains("1ms"), "{s}: {}", why(s));
+        }
+        for s in ["18446744073709551615", "9999999999999999999", "99999999999s", "8761h", "8760.001h", "525601m"] {
+            assert!(why(s).contains("at most 1 year"), "{s}: {}", why(s));
+        }
+        for s in [".5s", "1.s", "1..5s", "1.5.5s", "1.5ms.", "s1", "1s ", "1e3s", "+1s"] {
+            assert!(parse_duration(s).is_ok() == (s == "1s "), "{s}");
+        }
+        let e = run(&["--grace", "18446744073709551615", "true"], &no_vars).unwrap_err();
+        assert_eq!(e.code(), 125);
+        let vars = |n: &str| (n == "PIDONE_GRACE").then(|| OsString::from("9999999999999999999"));
+        assert!(run(&["true"], &vars).unwrap_err().to_string().starts_with("PIDONE_GRACE: "));
+    }
+
+    #[test]
+    fn enumerated_values_ignore_case_in_options_and_variables() {
+        let r = run(&["--forward", "Group", "--log-format", "JSON", "--log-level", "Info", "true"], &no_vars).unwrap();
+        assert_eq!((r.supervise.forward, r.log.format, r.log.level), (Forward::Group, Format::Json, Level::Info));
+        let vars = |n: &str| match n {
+            "PIDONE_FORWARD" => Some(OsString::from("CHILD")),
+            "PIDONE_LOG_FORMAT" => Some(OsString::from("Json")),
+            "PIDONE_LOG_LEVEL" => Some(OsString::from("DEBUG")),
+            "PIDONE_ALLOW_ROOT" => Some(OsString::from("TRUE")),
+            _ => None,
+        };
+        let r = run(&["true"], &vars).unwrap();
+        assert_eq!((r.supervise.forward, r.log.format, r.log.level), (Forward::Child, Format::Json, Level::Debug));
+        assert!(r.user.allow_root);
+        match parse(args(&["env", "--format", "Shell"]), &no_vars) {
+            Ok(Mode::Env(e)) => assert_eq!(e.format, EnvFormat::Shell),
+            other => panic!("{other:?}"),
+        }
+        match parse(args(&["probe", "--method", "head", "/"]), &no_vars) {
+            Ok(Mode::Probe(p)) => assert_eq!(p.method, Method::Head),
+            other => panic!("{other:?}"),
+        }
+        let e = run(&["--forward", "all", "true"], &no_vars).unwrap_err().to_string();
+        assert_eq!(e, "--forward: invalid value 'all' (auto, group, child)");
     }
 
     #[test]
@@ -975,6 +1258,92 @@ mod tests {
             let e = run(bad, &no_vars).unwrap_err();
             assert_eq!(e.code(), 125, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn values_checked_later_remember_their_origin() {
+        let vars = |n: &str| match n {
+            "PIDONE_USER" => Some(OsString::from("app")),
+            "PIDONE_WAIT" => Some(OsString::from("tcp://db:5432")),
+            _ => None,
+        };
+        let r = run(&["true"], &vars).unwrap();
+        let user = r.user.user.unwrap();
+        assert_eq!((user.value.as_str(), user.from.to_string()), ("app", "PIDONE_USER".to_string()));
+        assert_eq!(r.wait.from.to_string(), "PIDONE_WAIT");
+        let r = run(&["--user", "web", "--wait", "tcp://a:1", "true"], &vars).unwrap();
+        assert_eq!(r.user.user.unwrap().from.to_string(), "--user");
+        assert_eq!((r.wait.from.to_string(), r.wait.targets), ("--wait".to_string(), vec!["tcp://a:1".to_string()]));
+        assert_eq!(Origin::Variable("wait-timeout").to_string(), "PIDONE_WAIT_TIMEOUT");
+    }
+
+    #[test]
+    fn unknown_variables_get_a_warning_with_the_closest_name() {
+        let warn = |names: &[&str]| unknown_variables(names.iter().map(std::ffi::OsStr::new));
+        assert_eq!(
+            warn(&["PIDONE_GRACE", "PIDONE_PROBE_PORT", "PIDONE_USER", "PIDONE_TIMEOUT", "PATH", "PIDONEX"]),
+            vec!["PIDONE_TIMEOUT is not a pidone variable and is ignored"]
+        );
+        let w = warn(&["PIDONE_GRACE_PERIOD", "PIDONE_GARCE", "PIDONE_Grace", "PIDONE_LOGLEVEL", "PIDONE_WAIT_TIME"]);
+        let meant: Vec<_> = w.iter().map(|w| w.split("did you mean ").nth(1).unwrap_or("-")).collect();
+        assert_eq!(
+            meant,
+            ["PIDONE_GRACE?)", "PIDONE_GRACE?)", "PIDONE_GRACE?)", "PIDONE_LOG_LEVEL?)", "PIDONE_WAIT_TIMEOUT?)"]
+        );
+        assert_eq!(
+            warn(&["PIDONE_NOTHING_LIKE_IT"]),
+            ["PIDONE_NOTHING_LIKE_IT is not a pidone variable and is ignored"]
+        );
+        assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
+        assert_eq!(edit_distance(b"", b"ab"), 2);
+    }
+
+    #[test]
+    fn peer_flags_map_onto_pidone_options() {
+        let vars = |n: &str| (n == "PIDONE_FORWARD").then(|| OsString::from("child"));
+        let r = run(&["-g", "true"], &vars).unwrap();
+        assert_eq!(r.supervise.forward, Forward::Group);
+        for c in [&["-c", "true"][..], &["--single-child", "true"], &["-g", "-c", "true"]] {
+            assert_eq!(run(c, &no_vars).unwrap().supervise.forward, Forward::Child, "{c:?}");
+        }
+        let r =
+            run(&["-sgwvvv", "-e", "143", "-e137", "-p", "TERM", "-r", "15:3", "--rewrite=HUP:0", "true"], &no_vars)
+                .unwrap();
+        assert_eq!(r.supervise.forward, Forward::Group);
+        assert!(r.supervise.warn_reaped);
+        assert_eq!(r.log.level, Level::Debug);
+        assert_eq!(r.supervise.success_codes, vec![143, 137]);
+        assert_eq!(r.parent_death_signal, Some(15));
+        assert_eq!((r.supervise.map.get(15), r.supervise.map.get(1), r.supervise.map.get(2)), (3, 0, 2));
+        assert_eq!(run(&["-pHUP", "-r=10:12", "true"], &no_vars).unwrap().parent_death_signal, Some(1));
+        assert!(matches!(parse(args(&["-l"]), &no_vars), Ok(Mode::License)));
+        assert!(matches!(parse(args(&["-vl"]), &no_vars), Ok(Mode::License)));
+        for bad in [
+            &["-g=1", "true"][..],
+            &["--single-child=yes", "true"],
+            &["-v=", "true"],
+            &["-w=no", "true"],
+            &["-p", "0", "true"],
+            &["-r", "SEGV:TERM", "true"],
+            &["-e", "256", "true"],
+            &["-x", "true"],
+        ] {
+            assert_eq!(run(bad, &no_vars).unwrap_err().code(), 125, "{bad:?}");
+        }
+        // Run mode only: the other modes do not take them.
+        for bad in
+            [&["probe", "-g", "/"][..], &["wait", "-s", "file:///tmp"], &["env", "-l"], &["env", "--rewrite", "1:2"]]
+        {
+            assert!(parse(args(bad), &no_vars).is_err(), "{bad:?}");
+        }
+        // No peer spelling hides an option of the run mode.
+        for peer in &PEERS {
+            let found = Settings::new(Sub::Run).find(peer.long.map(str::as_bytes), peer.short).map(|f| f.1.long);
+            assert_eq!(found, Some(peer.row));
+            assert!(OPTIONS.iter().all(|row| row.short.is_none() || row.short != peer.short));
+            assert!(OPTIONS.iter().all(|row| Some(row.long) != peer.long));
+        }
+        assert!(OPTIONS.iter().all(|row| !matches!(row.short, Some(b'h' | b'v' | b'q' | b's' | b'l'))));
     }
 
     #[test]

@@ -9,8 +9,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// What one invocation asks for.
+/// What one invocation asks for. Built once and moved once per process, so
+/// the size difference between the modes costs nothing worth a box.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Mode {
     Run(Run),
     Env(EnvCmd),
@@ -19,6 +21,8 @@ pub enum Mode {
     /// Print this help text on stdout and exit 0.
     Help(String),
     Version,
+    /// Print the license notices (tini's `-l`).
+    License,
 }
 
 /// Where signals go in run mode.
@@ -31,6 +35,39 @@ pub enum Forward {
     Group,
     /// The child only.
     Child,
+}
+
+/// Where a value came from, for the messages about it (contract section 1:
+/// an error about a value from a variable names the variable): an option on
+/// the command line (`--user`) or its variable (`PIDONE_USER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `--LONG`.
+    Option(&'static str),
+    /// `PIDONE_<LONG>`, upper case, `-` as `_`.
+    Variable(&'static str),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Origin::Option(long) => write!(f, "--{long}"),
+            Origin::Variable(long) => {
+                f.write_str("PIDONE_")?;
+                long.chars().try_for_each(|c| {
+                    std::fmt::Write::write_char(f, if c == '-' { '_' } else { c.to_ascii_uppercase() })
+                })
+            }
+        }
+    }
+}
+
+/// A value that is checked after parsing (by the privilege drop, the wait),
+/// with where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub from: Origin,
 }
 
 /// A path that may be missing when `optional` (given as `?PATH`).
@@ -65,6 +102,8 @@ pub struct SuperviseOpts {
     pub map: SignalMap,
     /// Exit codes of the command that pidone reports as 0.
     pub success_codes: Vec<u8>,
+    /// Log every reaped process other than the main child at `warn` (tini's `-w`).
+    pub warn_reaped: bool,
 }
 
 impl Default for SuperviseOpts {
@@ -75,6 +114,7 @@ impl Default for SuperviseOpts {
             forward: Forward::Auto,
             map: SignalMap::default(),
             success_codes: Vec::new(),
+            warn_reaped: false,
         }
     }
 }
@@ -91,7 +131,7 @@ pub struct EnvOpts {
 /// Contract section 4: who the command runs as.
 #[derive(Debug, Clone, Default)]
 pub struct UserOpts {
-    pub user: Option<String>,
+    pub user: Option<Sourced<String>>,
     pub allow_root: bool,
     pub allow_new_privs: bool,
 }
@@ -100,13 +140,20 @@ pub struct UserOpts {
 #[derive(Debug, Clone)]
 pub struct WaitOpts {
     pub targets: Vec<String>,
+    /// Where run mode's `targets` came from: `--wait` or `PIDONE_WAIT`.
+    pub from: Origin,
     pub timeout: Duration,
     pub interval: Duration,
 }
 
 impl Default for WaitOpts {
     fn default() -> Self {
-        WaitOpts { targets: Vec::new(), timeout: Duration::from_secs(30), interval: Duration::from_secs(1) }
+        WaitOpts {
+            targets: Vec::new(),
+            from: Origin::Option("wait"),
+            timeout: Duration::from_secs(30),
+            interval: Duration::from_secs(1),
+        }
     }
 }
 
@@ -114,6 +161,8 @@ impl Default for WaitOpts {
 #[derive(Debug, Clone, Default)]
 pub struct Run {
     pub log: LogOpts,
+    /// The signal pidone asks for when its parent dies (tini's `-p`).
+    pub parent_death_signal: Option<i32>,
     pub supervise: SuperviseOpts,
     pub env: EnvOpts,
     pub user: UserOpts,

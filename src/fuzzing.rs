@@ -28,7 +28,9 @@ pub fn cli(data: &[u8]) {
     let lookup = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let _ = crate::cli::parse(words(args), &lookup);
     if let Ok(s) = std::str::from_utf8(data) {
-        let _ = crate::cli::parse_duration(s);
+        if let Ok(d) = crate::cli::parse_duration(s) {
+            let _ = crate::time::later(std::time::Instant::now(), d);
+        }
         let _ = crate::cli::parse_bool(s);
         let _ = crate::signals::parse(s, true);
         let _ = crate::signals::SignalMap::default().add(s);

@@ -30,6 +30,7 @@ pub mod sys;
 mod test_rng;
 #[cfg(test)]
 mod test_support;
+pub mod time;
 pub mod user;
 
 use cmd::probe::Health;
@@ -64,25 +65,23 @@ pub fn main(args: Vec<OsString>) -> i32 {
     // PIDONE_PROBE_PORT, and PIDONE_USER for the drop when started as root).
     let base = if probe_mode { env::Environment::default() } else { env::Environment::from_process() };
     let vars = |name: &str| base.get(name).map(std::ffi::OsStr::to_os_string);
-    let ended = cli::parse(args, &vars).and_then(|mode| match mode {
+    // The log options are known (and set) before any other line: a usage
+    // error or a warning comes out in the format asked for.
+    let (log_opts, parsed) = cli::parse_logged(args, &vars);
+    log::configure(log_opts.level, log_opts.format);
+    if !matches!(parsed, Ok(Mode::Help(_) | Mode::Version | Mode::License)) {
+        for warning in cli::unknown_variables(base.iter().map(|(name, _)| name)) {
+            log::warning!("{warning}");
+        }
+    }
+    let ended = parsed.and_then(|mode| match mode {
         Mode::Help(text) => print(&text),
         Mode::Version => print(concat!("pidone ", env!("CARGO_PKG_VERSION"), "\n")),
-        Mode::Run(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            cmd::run::main(opts, base, inherited).map(Ended::Code)
-        }
-        Mode::Env(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            cmd::env::main(opts, base, inherited).map(|()| Ended::Code(0))
-        }
-        Mode::Probe(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            cmd::probe::main(opts).map(Ended::Probe)
-        }
-        Mode::Wait(opts) => {
-            log::configure(opts.log.level, opts.log.format);
-            cmd::wait::main(opts).map(Ended::Wait)
-        }
+        Mode::License => print(NOTICES),
+        Mode::Run(opts) => cmd::run::main(opts, base, inherited).map(Ended::Code),
+        Mode::Env(opts) => cmd::env::main(opts, base, inherited).map(|()| Ended::Code(0)),
+        Mode::Probe(opts) => cmd::probe::main(opts).map(Ended::Probe),
+        Mode::Wait(opts) => cmd::wait::main(opts).map(Ended::Wait),
     });
     exit_code(probe_mode, ended)
 }
@@ -110,7 +109,13 @@ fn exit_code(probe_mode: bool, ended: error::Result<Ended>) -> i32 {
     }
 }
 
-/// `--help` and `--version`: the text on stdout, exit 0.
+/// What `pidone -l` prints (tini's flag). A placeholder until the generated
+/// license notices are wired in.
+const NOTICES: &str = "pidone is distributed under the MIT license. The licenses of the components linked into \
+                       this binary (the Rust standard library, musl, libc, nix and their dependencies) are \
+                       listed in THIRD-PARTY-NOTICES, shipped with pidone.\n";
+
+/// `--help`, `--version` and `-l`: the text on stdout, exit 0.
 fn print(text: &str) -> error::Result<Ended> {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(Ended::Code(0))

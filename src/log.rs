@@ -70,17 +70,42 @@ pub fn write(level: Level, msg: &str) {
         return;
     }
     let line = if JSON.load(Ordering::Relaxed) != 0 {
-        let mut s = String::with_capacity(msg.len() + 48);
-        s.push_str("{\"prog\":\"pidone\",\"level\":\"");
+        // The wall clock, as aggregators expect a log time (before 1970: 1970).
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let mut s = String::with_capacity(msg.len() + 80);
+        s.push_str("{\"time\":\"");
+        rfc3339(&mut s, now);
+        s.push_str("\",\"level\":\"");
         s.push_str(level.name());
         s.push_str("\",\"msg\":");
         json_string(&mut s, msg);
-        s.push_str("}\n");
+        s.push_str(",\"prog\":\"pidone\"}\n");
         s
     } else {
-        format!("pidone: {}: {}\n", level.name(), msg)
+        format!("pidone: {}: {}\n", level.name(), Printable(msg))
     };
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// Append `since_epoch` as RFC 3339 UTC with milliseconds:
+/// `2026-12-02T08:15:30.123Z`. The date is Howard Hinnant's `civil_from_days`
+/// in unsigned integers: no table, no overflow for any `Duration`.
+pub fn rfc3339(out: &mut String, since_epoch: std::time::Duration) {
+    let secs = since_epoch.as_secs();
+    let (days, in_day) = (secs / 86_400, secs % 86_400);
+    // Days since 0000-03-01, in 400-year eras of 146,097 days; the year starts in March.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let march_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * march_month + 2) / 5 + 1;
+    let month = if march_month < 10 { march_month + 3 } else { march_month - 9 };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    let (h, m, s, ms) = (in_day / 3600, in_day / 60 % 60, in_day % 60, since_epoch.subsec_millis());
+    let _ =
+        std::fmt::Write::write_fmt(out, format_args!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z"));
 }
 
 /// A duration as messages show it: `2s`, `1.5s`, `250ms`.
@@ -103,6 +128,31 @@ impl std::fmt::Display for Shown {
     }
 }
 
+/// Text as messages show it: control characters escaped (`\n`, `\t`, `\x1b`,
+/// `\x9b`), so that a message stays one line and no escape sequence reaches
+/// a terminal. Every text log line goes through it (JSON lines escape the same
+/// characters their own way), so a value echoed in any message is safe; the
+/// probe's result line uses it too. A backslash is left as it is, so showing
+/// text twice changes nothing.
+pub struct Printable<'a>(pub &'a str);
+
+impl std::fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                // The C0 and C1 controls and DEL: all below 0x100.
+                c if c.is_control() => write!(f, "\\x{:02x}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Append `s` to `out` as a JSON string literal.
 pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
@@ -113,7 +163,8 @@ pub fn json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            // Also C1 controls (0x80-0x9f): some terminals read 0x9b as ESC [.
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -151,6 +202,48 @@ mod tests {
         let mut s = String::new();
         json_string(&mut s, "a\"b\\c\nd\u{1}");
         assert_eq!(s, "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+
+    #[test]
+    fn printable_escapes_every_control_character_once() {
+        let shown = Printable("a\nb\r\tc\u{1b}[31md\u{7f}\u{9b}e\\n\u{2028}é").to_string();
+        assert_eq!(shown, "a\\nb\\r\\tc\\x1b[31md\\x7f\\x9be\\n\u{2028}é");
+        assert_eq!(Printable(&shown).to_string(), shown, "showing twice changes nothing");
+        let mut json = String::new();
+        json_string(&mut json, "\u{9b}\u{1b}");
+        assert_eq!(json, "\"\\u009b\\u001b\"");
+    }
+
+    #[test]
+    fn rfc3339_utc_milliseconds() {
+        let show = |secs: u64, ms: u64| {
+            let mut s = String::new();
+            rfc3339(&mut s, std::time::Duration::from_secs(secs) + std::time::Duration::from_millis(ms));
+            s
+        };
+        assert_eq!(show(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(show(951_782_400, 0), "2000-02-29T00:00:00.000Z");
+        assert_eq!(show(1_709_164_800, 0), "2024-02-29T00:00:00.000Z");
+        assert_eq!(show(1_796_199_330, 123), "2026-12-02T08:15:30.123Z");
+        assert_eq!(show(4_102_444_800, 999), "2100-01-01T00:00:00.999Z");
+        assert_eq!(show(253_402_300_799, 0), "9999-12-31T23:59:59.000Z");
+        // Every day of four centuries round-trips through the month lengths.
+        let (mut y, mut m, mut d) = (1970u64, 1u64, 1u64);
+        for day in 0..146_097u64 {
+            assert_eq!(show(day * 86_400 + 86_399, 7), format!("{y:04}-{m:02}-{d:02}T23:59:59.007Z"));
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            let len = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(m - 1) as usize];
+            (y, m, d) = if d < len {
+                (y, m, d + 1)
+            } else if m < 12 {
+                (y, m + 1, 1)
+            } else {
+                (y + 1, 1, 1)
+            };
+        }
+        let mut s = String::new();
+        rfc3339(&mut s, std::time::Duration::MAX);
+        assert!(s.ends_with(".999Z"), "{s}");
     }
 
     #[test]

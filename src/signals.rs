@@ -60,11 +60,15 @@ const NAMES: [(&str, i32); 33] = [
     ("SYS", 31),
 ];
 
+/// The synchronous fault signals: ILL, TRAP, ABRT, BUS, FPE, SEGV, SYS. The
+/// kernel raises them in the thread that faulted; pidone never forwards them.
+pub const FAULTS: [i32; 7] = [4, 5, 6, 7, 8, 11, 31];
+
 /// The signals pidone blocks and reads from its signalfd: everything but the
 /// synchronous faults, which must keep their default action so a bug in pidone
 /// dumps core instead of spinning, and SIGKILL/SIGSTOP, which cannot be blocked.
 pub fn supervised() -> SigSet {
-    [4, 5, 6, 7, 8, 11, 31, SIGKILL, SIGSTOP].into_iter().filter_map(Signal::new).fold(SigSet::ALL, SigSet::without)
+    FAULTS.into_iter().chain([SIGKILL, SIGSTOP]).filter_map(Signal::new).fold(SigSet::ALL, SigSet::without)
 }
 
 /// The signals a failing write raises against the writer: SIGPIPE (a pipe or
@@ -176,8 +180,17 @@ impl SignalMap {
             rule.split_once(':').ok_or_else(|| Error::config(format!("invalid map '{rule}': expected FROM:TO")))?;
         let from = parse(from, false)?;
         let to = parse(to, true)?;
-        if matches!(from, SIGKILL | SIGSTOP | SIGCHLD) {
-            return Err(Error::config(format!("cannot map {}: pidone never receives it", Name(from))));
+        // FROM must be a signal pidone forwards (contract section 2).
+        let why = match from {
+            SIGKILL | SIGSTOP => Some("it cannot be caught, so pidone never receives it"),
+            SIGCHLD => Some("pidone reaps children on it and never receives it to forward"),
+            f if FAULTS.contains(&f) => {
+                Some("a synchronous fault, raised only in the process that faulted, so pidone never receives it")
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(Error::config(format!("cannot map {}: {why}", Name(from))));
         }
         if let Some(slot) = self.to.get_mut(from as usize) {
             *slot = to as u8;
@@ -235,6 +248,11 @@ mod tests {
         assert_eq!(m.get(2), 2);
         assert!(m.add("TERM").is_err());
         assert!(m.add("KILL:TERM").is_err());
+        for from in ["SEGV", "ill", "SIGTRAP", "ABRT", "IOT", "BUS", "FPE", "SYS", "11", "KILL", "STOP", "CHLD"] {
+            let e = m.add(&format!("{from}:TERM")).unwrap_err().to_string();
+            assert!(e.starts_with("cannot map SIG") && e.contains("never receives"), "{from}: {e}");
+        }
+        assert_eq!(m.get(11), 11, "a refused rule changes nothing");
         assert!(m.add("TERM:99").is_err());
     }
 

@@ -371,6 +371,7 @@ fn print_formats_round_trip() {
     let out = output(
         {
             let mut c = Command::new("/bin/sh");
+            not_for_pidone(&mut c);
             c.env("PIDONE", bin()).args([
                 "-c",
                 &format!("eval \"$(\"$PIDONE\" env --format shell --secrets-dir {dir})\" && printf %s \"$DOLLAR\""),
@@ -540,6 +541,7 @@ fn canary_secret_never_in_stderr() {
     for (what, args, vars, want) in cases {
         for json in [false, true] {
             let mut cmd = Command::new(bin());
+            not_for_pidone(&mut cmd);
             let mut a = args.clone();
             let at = usize::from(a[0] == "env");
             a.insert(at, "-vv");

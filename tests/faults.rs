@@ -66,6 +66,7 @@ fn few_descriptors_give_a_clean_125_or_a_normal_run() {
     let run = |limit: &str| {
         let mut c = Command::new("prlimit");
         c.arg(format!("--nofile={limit}")).arg(bin()).args(["--", "sh", "-c", "exit 9"]).env("PIDONE_ALLOW_ROOT", "1");
+        not_for_pidone(&mut c);
         output(c, T)
     };
     let out = run("6");
@@ -87,6 +88,7 @@ fn no_process_slot_gives_a_clean_125() {
     c.args(["--reuid", "4321", "--regid", "4321", "--clear-groups", "prlimit", "--nproc=1"])
         .arg(&pidone.path)
         .args(["--", "true"]);
+    not_for_pidone(&mut c);
     let out = output(c, T);
     let _ = holder.kill();
     let _ = holder.wait();
@@ -105,6 +107,7 @@ fn untrusted_proc_still_drains_and_kills() {
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--kill-child"]).arg(bin()).args(["--grace", "1s", "--", "sh", "-c", &script]);
     c.env("PIDONE_ALLOW_ROOT", "1");
+    not_for_pidone(&mut c);
     let start = Instant::now();
     let out = output(c, T);
     assert_eq!(code(out.status), 6, "{}", stderr(&out));
@@ -132,6 +135,7 @@ fn untrusted_proc_still_drains_and_kills() {
     .arg(bin())
     .args(["--grace", "1s", "--", "sh", "-c", &script]);
     c.env("PIDONE_ALLOW_ROOT", "1");
+    not_for_pidone(&mut c);
     let out = output(c, T);
     assert_eq!(code(out.status), 2, "{}", stderr(&out));
     assert!(done2.exists(), "orphan cleanup did not complete without /proc");
@@ -286,11 +290,7 @@ fn wait_and_probe_with_closed_output_keep_their_exit_codes() {
         let mut r = Running::spawn(c);
         code(r.wait(T))
     };
-    let wait = |args: &[&str]| {
-        let mut c = Command::new(bin());
-        c.args(args).env("PIDONE_ALLOW_ROOT", "1");
-        c
-    };
+    let wait = |args: &[&str]| plain(args);
     // Nothing listens on port 1: a timeout (1), with a log line at once under -v.
     for v in [&[][..], &["-v"]] {
         let mut a = vec!["wait", "--wait-timeout", "1s"];
@@ -329,9 +329,9 @@ fn huge_durations_never_crash() {
         }
         c.stderr(std::process::Stdio::null());
         let mut r = Running::spawn(c);
-        let started =
-            wait_until(Duration::from_secs(5), || std::fs::read_to_string(&log).is_ok_and(|s| s.starts_with("ready")));
-        if !started {
+        let ready = || std::fs::read_to_string(&log).is_ok_and(|s| s.starts_with("ready"));
+        wait_until(Duration::from_secs(5), || ready() || r.child.try_wait().unwrap().is_some());
+        if !ready() {
             assert_eq!(code(r.wait(T)), 125, "{opt} {var:?}: neither refused nor started");
             continue;
         }

@@ -295,6 +295,7 @@ fn signal_state(via: Option<&[&str]>, ignore: &str) -> String {
         c.arg(bin()).args(args).arg("--");
     }
     c.args(["/bin/cat", "/proc/self/status"]).env("PIDONE_ALLOW_ROOT", "1");
+    not_for_pidone(&mut c);
     let out = output(c, T);
     assert_eq!(common::code(out.status), 0, "{}", stderr(&out));
     stdout(&out)
@@ -469,7 +470,9 @@ fn logs_go_to_stderr_only_and_json_is_one_object_a_line() {
     let out = output(pid1(["--log-format", "json", "-v", "--", "sh", "-c", "exit 2"]), T);
     assert_eq!(common::code(out.status), 2);
     for line in stderr(&out).lines() {
-        assert!(line.starts_with("{\"prog\":\"pidone\",\"level\":\"") && line.ends_with("\"}"), "{line}");
+        // Contract section 7: `time` first, then `level`, `msg`, `prog` (tests/cli.rs parses them).
+        assert!(line.starts_with("{\"time\":\"") && line.contains("Z\",\"level\":\""), "{line}");
+        assert!(line.ends_with("\",\"prog\":\"pidone\"}"), "{line}");
     }
     let out = output(pid1(["--", "echo", "quiet"]), T);
     assert_eq!(stderr(&out), "", "default level prints nothing on success");
@@ -541,6 +544,7 @@ fn pty_ctrl_c_reaches_the_child_once() {
     let dir = TempDir::new("pty");
     let f = dir.join("sig");
     let mut c = Command::new("unshare");
+    not_for_pidone(&mut c);
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
         .arg(bin())
         .arg("--allow-root")
@@ -561,6 +565,7 @@ fn pty_ctrl_c_reaches_the_child_once() {
     // A child with the default action for SIGINT dies of it: 130.
     let Some((master, slave)) = openpty() else { return };
     let mut c = Command::new("unshare");
+    not_for_pidone(&mut c);
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(bin()).args([
         "--allow-root",
         "--",
@@ -588,6 +593,7 @@ fn pty_interactive_shell_has_job_control() {
         return;
     }
     let mut c = Command::new("unshare");
+    not_for_pidone(&mut c);
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(bin()).args([
         "--allow-root",
         "--",

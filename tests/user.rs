@@ -53,6 +53,7 @@ fn ns(db: Option<&TempDir>, args: &[&str]) -> Command {
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c", SCRIPT, "sh"]);
     c.arg(file("passwd")).arg(file("group")).arg(bin()).args(args);
+    common::not_for_pidone(&mut c);
     for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
         c.env_remove(v);
     }
@@ -414,6 +415,7 @@ fn started_non_root() {
         for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
             c.env_remove(v);
         }
+        common::not_for_pidone(&mut c);
         c.process_group(0);
         output(c, T)
     };
@@ -486,6 +488,7 @@ fn as_1234(cmd: &std::path::Path) -> Command {
     for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
         c.env_remove(v);
     }
+    common::not_for_pidone(&mut c);
     c.process_group(0);
     c
 }
@@ -593,6 +596,7 @@ fn probe_and_wait_started_as_root_drop_before_connecting() {
     let (sock, peers) = peer_uid_server(&dir);
     let probe = |user: Option<&str>| {
         let mut c = Command::new(bin());
+        common::not_for_pidone(&mut c);
         c.args(["probe", "--unix", &sock, "/"]);
         c.env_remove("PIDONE_USER");
         if let Some(u) = user {
@@ -607,6 +611,7 @@ fn probe_and_wait_started_as_root_drop_before_connecting() {
     assert_eq!(probe(Some("0")), 65534, "PIDONE_USER root: nobody all the same");
     // A bad PIDONE_USER is a usage error (probe: 1), and nothing connects.
     let mut c = Command::new(bin());
+    common::not_for_pidone(&mut c);
     c.args(["probe", "--unix", &sock, "/"]).env("PIDONE_USER", "no-such-user");
     let out = output(c, T);
     assert_eq!(code(out.status), 1, "{}", stderr(&out));
@@ -623,6 +628,7 @@ fn probe_and_wait_started_as_root_drop_before_connecting() {
     for user in [None, Some("1234")] {
         let wait = |target: &str| {
             let mut c = Command::new(bin());
+            common::not_for_pidone(&mut c);
             c.args(["wait", "--wait-timeout", "1s", target]).env_remove("PIDONE_USER");
             if let Some(u) = user {
                 c.env("PIDONE_USER", u);
@@ -634,6 +640,7 @@ fn probe_and_wait_started_as_root_drop_before_connecting() {
     }
     // Run mode's --wait runs after the drop to --user already: unchanged.
     let mut c = Command::new(bin());
+    common::not_for_pidone(&mut c);
     c.args(["--allow-root", "--wait", &target, "--wait-timeout", "1s", "--", "true"]).env_remove("PIDONE_USER");
     assert_eq!(code(output(c, T).status), 0, "--wait as root (--allow-root) sees it");
 }

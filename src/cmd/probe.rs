@@ -21,7 +21,8 @@ pub fn main(opts: Probe) -> Result<Health> {
     let (target, spec) = prepare(opts, &|name| std::env::var(name).ok()).map_err(|e| e.context("probe"))?;
     user::drop_for_checks(std::env::var("PIDONE_USER").ok().as_deref()).map_err(|e| e.context("probe"))?;
     let (ok, line) = probe_line(&target, &spec, timeout);
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
+    // The line names the target: escaped like every message.
+    let _ = writeln!(std::io::stdout().lock(), "{}", crate::log::Printable(&line));
     Ok(if ok { Health::Healthy } else { Health::Unhealthy })
 }
 

@@ -21,6 +21,10 @@ pub fn main(opts: Run, base: Environment, defaults: SigSet) -> Result<i32> {
     // forwarded once the child runs.
     let inherited = sys::block_signals(signals::supervised()).map_err(|e| cannot("block signals", e))?;
     let sfd = sys::signalfd(signals::supervised()).map_err(|e| cannot("create a signalfd", e))?;
+    if let Some(sig) = opts.parent_death_signal.and_then(sys::Signal::new) {
+        // After blocking: the signal, when it comes, is read and forwarded like any other.
+        sys::set_parent_death_signal(sig).map_err(|e| cannot("set the parent-death signal", e))?;
+    }
     let pid1 = std::process::id() == 1;
     if !pid1 {
         // Orphans of the tree must come back to pidone to be reaped and drained.
@@ -57,7 +61,7 @@ fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
     if opts.targets.is_empty() {
         return Ok(());
     }
-    let targets = probe::parse_all(&opts.targets).map_err(|e| e.context("--wait"))?;
+    let targets = probe::parse_all(&opts.targets).map_err(|e| e.context(opts.from))?;
     if opts.timeout.is_zero() {
         log::info!("waiting with no time limit for {} target(s)", targets.len());
     } else {
@@ -65,11 +69,11 @@ fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
     }
     match probe::wait_all(&targets, opts.timeout, opts.interval, signals) {
         Ok(()) => Ok(()),
-        Err(End::Timeout(msg)) => Err(Error::config(format!("--wait: {msg}; the command was not started"))),
+        Err(End::Timeout(msg)) => Err(Error::config(format!("{}: {msg}; the command was not started", opts.from))),
         Err(End::Signal(sig)) => Err(Error::new(
             128 + sig,
-            format!("--wait: {} received while waiting; the command was not started", signals::Name(sig)),
+            format!("{}: {} received while waiting; the command was not started", opts.from, signals::Name(sig)),
         )),
-        Err(End::Failed(msg)) => Err(Error::config(format!("--wait: {msg}"))),
+        Err(End::Failed(msg)) => Err(Error::config(format!("{}: {msg}", opts.from))),
     }
 }

@@ -39,6 +39,7 @@
 
 use super::deadline::Deadline;
 use super::failure::{DnsFail, Failure, Step};
+use crate::time::later;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -380,10 +381,10 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, DnsFail> {
                     _ => {}
                 }
             }
-            resend = now + every;
+            resend = later(now, every);
         }
         // A read timeout of zero means none: stop 1 ms early instead.
-        if now + Duration::from_millis(1) >= stop {
+        if later(now, Duration::from_millis(1)) >= stop {
             return combine(answers);
         }
         let wait = stop.min(resend).saturating_duration_since(now).max(Duration::from_millis(1));
@@ -415,7 +416,7 @@ fn ask(server: IpAddr, name: &str, until: Instant) -> Result<Said, DnsFail> {
                 },
             };
             *slot = Some(outcome);
-            stop = stop.min(Instant::now() + OTHER_QUERY);
+            stop = stop.min(later(Instant::now(), OTHER_QUERY));
         }
         if answers.iter().all(Option::is_some) {
             return combine(answers);
@@ -464,7 +465,7 @@ fn lookup(name: &str, conf: &Conf, dl: &Deadline) -> Result<Vec<IpAddr>, Failure
         for (i, (server, text)) in servers.iter().enumerate() {
             let Some(left) = dl.remaining() else { break };
             let share = left / u32::try_from(servers.len() - i).unwrap_or(1);
-            let why = match ask(*server, cand, Instant::now() + share) {
+            let why = match ask(*server, cand, later(Instant::now(), share)) {
                 Ok(Said::Addrs(a)) => return Ok(a),
                 Ok(Said::NxDomain) => {
                     nxdomain = Some(text);

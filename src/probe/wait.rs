@@ -14,6 +14,7 @@ use crate::error::{Result, errno_text};
 use crate::log::{self, Shown};
 use crate::signals;
 use crate::sys;
+use crate::time::later;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
@@ -101,7 +102,7 @@ pub fn wait_all(
     // The targets still to answer, each with why its last attempt failed
     // (None: not tried yet).
     let mut pending: Vec<(&ProbeTarget, Option<Failure>)> = targets.iter().map(|t| (t, None)).collect();
-    let mut next_progress = start + PROGRESS;
+    let mut next_progress = later(start, PROGRESS);
     loop {
         let round = Instant::now();
         let mut i = 0;
@@ -143,7 +144,7 @@ pub fn wait_all(
                     ),
                     None => log::warning!("still waiting for {} (no time limit)", pending_list(&pending)),
                 }
-                next_progress = now + PROGRESS;
+                next_progress = later(now, PROGRESS);
             }
             let Some(next_round) = round.checked_add(interval).filter(|&r| r > now) else { break };
             let wake = deadline.map_or(next_round.min(next_progress), |d| next_round.min(next_progress).min(d));

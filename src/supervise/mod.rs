@@ -32,6 +32,7 @@ pub struct Supervisor {
     /// The main child was reaped: pidone drains what is left.
     main_gone: bool,
     pid1: bool,
+    warn_reaped: bool,
     success_codes: Vec<u8>,
     machine: Shutdown,
     /// As PID 1 while draining: the processes pidone did not start.
@@ -59,6 +60,7 @@ impl Supervisor {
             child,
             main_gone: false,
             pid1,
+            warn_reaped: opts.warn_reaped,
             success_codes: opts.success_codes,
             machine: Shutdown::new(rules),
             watch: procs::Watch::default(),
@@ -109,7 +111,7 @@ impl Supervisor {
     /// rescan timer. With none of those, the signalfd read blocks on its own.
     fn wait_for_signals(&mut self) -> bool {
         let now = Instant::now();
-        let rescan = self.watch.blind().then(|| now + RESCAN);
+        let rescan = self.watch.blind().then(|| crate::time::later(now, RESCAN));
         let wake = match (self.machine.deadline(), rescan) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -148,6 +150,8 @@ impl Supervisor {
                         main_code = Some(code);
                         self.main_gone = true;
                         log::info!("main process {pid} exited with code {code}");
+                    } else if self.warn_reaped {
+                        log::warning!("reaped pid {pid} (code {code}), not the main process");
                     } else {
                         log::debug!("reaped pid {pid} (code {code})");
                     }

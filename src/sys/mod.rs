@@ -45,6 +45,11 @@ pub fn prctl(op: libc::c_int, arg: libc::c_ulong) -> Result<libc::c_int, Errno> 
     if rc < 0 { Err(Errno::last()) } else { Ok(rc) }
 }
 
+/// Ask the kernel to send `sig` to pidone when its parent dies (tini's `-p`).
+pub fn set_parent_death_signal(sig: Signal) -> Result<(), Errno> {
+    prctl(libc::PR_SET_PDEATHSIG, libc::c_ulong::from(sig.raw().unsigned_abs())).map(|_| ())
+}
+
 /// Register as child subreaper so orphans of the tree are re-parented to us.
 pub fn set_child_subreaper() -> Result<(), Errno> {
     prctl(libc::PR_SET_CHILD_SUBREAPER, 1).map(|_| ())

@@ -11,7 +11,7 @@ pub(crate) mod db;
 mod drop;
 pub(crate) mod spec;
 
-use crate::config::UserOpts;
+use crate::config::{Sourced, UserOpts};
 use crate::error::{Error, Result, errno_text};
 use crate::log;
 use db::{Group, Table, User};
@@ -176,7 +176,7 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
     let uids = nix::unistd::getresuid().map_err(idle)?;
     let gids = nix::unistd::getresgid().map_err(idle)?;
     let euid = uids.effective.as_raw();
-    let Some(text) = opts.user.as_deref() else {
+    let Some(Sourced { value: text, from }) = opts.user.as_ref() else {
         if euid != 0 {
             log::debug!("running as uid {euid} (no --user)");
         } else if opts.allow_root {
@@ -187,7 +187,7 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
         return Ok(Applied { home: None, root_home: String::new() });
     };
     let shown = spec::Printable(text);
-    let opt = |e: Error| e.context(format_args!("--user '{shown}'"));
+    let opt = |e: Error| e.context(format_args!("{from} '{shown}'"));
     let spec = spec::parse(text).map_err(opt)?;
     let users = db::users()?;
     let groups = db::groups()?;
@@ -195,7 +195,7 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
     let creds = &creds;
     let what = Who(&spec.user, creds.uid);
     if creds.uid == 0 && !opts.allow_root {
-        return Err(refuse_root(format_args!("--user '{shown}' resolves to uid 0")));
+        return Err(refuse_root(format_args!("{from} '{shown}' resolves to uid 0")));
     }
     if euid != 0 {
         // Started non-root (Docker USER, `docker run --user`, Kubernetes
@@ -206,22 +206,22 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
         // uid 0 was refused above without --allow-root, whatever the start.
         if creds.uid != euid {
             log::warning!(
-                "--user '{shown}' asks for {what}, but pidone was started as uid {euid} (not root) and \
+                "{from} '{shown}' asks for {what}, but pidone was started as uid {euid} (not root) and \
                  cannot switch: the command runs as uid {euid}"
             );
             return Ok(Applied { home: None, root_home: String::new() });
         }
         if creds.gid != gids.effective.as_raw() {
             log::warning!(
-                "--user '{shown}': already running as uid {euid}; the group stays {} (asked for {})",
+                "{from} '{shown}': already running as uid {euid}; the group stays {} (asked for {})",
                 gids.effective,
                 creds.gid
             );
         }
-        log::info!("already running as uid {euid}: --user '{shown}' changes nothing");
+        log::info!("already running as uid {euid}: {from} '{shown}' changes nothing");
     } else {
         if creds.groups.contains(&0) || creds.gid == 0 {
-            log::warning!("--user '{shown}': the command runs with group 0 (root) among its groups");
+            log::warning!("{from} '{shown}': the command runs with group 0 (root) among its groups");
         }
         drop::switch(creds, !opts.allow_new_privs)?;
         let how = if creds.uid == 0 { "running the command as root (--allow-root)" } else { "dropped privileges" };

@@ -13,7 +13,6 @@
 //! spec to another uid. Out-of-range ids are errors, never truncated.
 
 use crate::error::{Error, Result};
-use std::fmt::{self, Write};
 
 /// The largest uid or gid accepted (Docker, moby/sys and the kubelet use the same).
 pub const MAX_ID: u32 = 2_147_483_647;
@@ -72,15 +71,8 @@ pub fn parse_id(s: &str) -> std::result::Result<u32, &'static str> {
     }
 }
 
-/// A string for a one-line message: control characters shown as `?`.
-#[derive(Debug, Clone, Copy)]
-pub struct Printable<'a>(pub &'a str);
-
-impl fmt::Display for Printable<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.chars().try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))
-    }
-}
+/// Names and ids in messages are shown with control characters escaped.
+pub use crate::log::Printable;
 
 fn token(s: &str, what: &str) -> Result<Token> {
     if s.bytes().all(|b| b.is_ascii_digit()) {

@@ -45,6 +45,7 @@ where
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(bin()).args(args);
     c.env("PIDONE_ALLOW_ROOT", "1");
+    not_for_pidone(&mut c);
     c.process_group(0);
     c
 }
@@ -58,8 +59,15 @@ where
     let mut c = Command::new(bin());
     c.args(args);
     c.env("PIDONE_ALLOW_ROOT", "1");
+    not_for_pidone(&mut c);
     c.process_group(0);
     c
+}
+
+/// Keep the test harness's own `PIDONE_*` variables (which binaries to test)
+/// from pidone, which warns about every `PIDONE_*` name it does not read.
+pub fn not_for_pidone(c: &mut Command) {
+    c.env_remove("PIDONE_BIN").env_remove("PIDONE_TESTHELPER");
 }
 
 /// Run to completion with captured output; kill the whole group and panic

@@ -3,10 +3,13 @@
 # bookworm root made by debootstrap from Debian's packages, imported with
 # `docker import`. Tagged by a hash of its inputs; an existing tag is reused.
 # Prints the image reference on stdout; progress goes to stderr.
+#
+# Besides Python (the FastAPI example) it holds the real servers the signal
+# checks run: redis-server (the example's dependency), nginx and PostgreSQL.
 set -euo pipefail
 
 SUITE=bookworm
-PKGS=python3,python3-venv,redis-server
+PKGS=python3,python3-venv,redis-server,nginx,postgresql-15
 CACHE=${PIDONE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidone-e2e}
 
 mirror() {
@@ -41,7 +44,13 @@ echo "debootstrap $SUITE ($PKGS) from $MIRROR: a few minutes, once" >&2
 mkdir -p "$CACHE/debs"
 timeout 1800 debootstrap --variant=minbase --include="$PKGS" --cache-dir="$CACHE/debs" \
     "$SUITE" "$ROOT" "$MIRROR" >&2 || { echo "debootstrap failed" >&2; exit 1; }
-# Slim it: no apt lists, docs or man pages in a test image.
+# Slim it: no apt lists, docs or man pages in a test image; not the cluster
+# the postgresql package made (the checks run initdb themselves), nor its JIT
+# provider and LLVM (a third of the image; without them PostgreSQL simply runs
+# without JIT).
+rm -rf "$ROOT"/var/lib/postgresql/15/main "$ROOT"/etc/postgresql/15/main \
+       "$ROOT"/usr/lib/postgresql/15/lib/llvmjit* "$ROOT"/usr/lib/postgresql/15/lib/bitcode \
+       "$ROOT"/usr/lib/x86_64-linux-gnu/libLLVM-*
 rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/*.bin "$ROOT"/usr/share/doc/* \
        "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/* "$ROOT"/usr/share/locale/*
 tar --numeric-owner -C "$ROOT" -c . |
