@@ -32,7 +32,6 @@ chmod +x "$tmp/app.sh"
 
 echo "== pidone demo: $BIN ($(stat -c %s "$BIN") bytes, $(file -b "$BIN" | cut -d, -f1-2))"
 echo "== starting: pidone -v --grace 5s -- app.sh   (as PID 1 of a new PID namespace)"
-start=$(date +%s%N)
 $UNSHARE --pid --fork --mount-proc "$BIN" -v --allow-root --grace 5s -- "$tmp/app.sh" 2>&1 &
 outer=$!
 sleep 1.2

@@ -21,6 +21,7 @@ pub mod fuzzing;
 #[allow(unsafe_code)]
 mod heap;
 pub mod log;
+pub mod notices;
 pub mod probe;
 pub mod signals;
 pub mod supervise;
@@ -32,6 +33,7 @@ mod test_rng;
 mod test_support;
 pub mod time;
 pub mod user;
+pub mod version;
 
 use cmd::probe::Health;
 use cmd::wait::Outcome;
@@ -76,8 +78,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     let ended = parsed.and_then(|mode| match mode {
         Mode::Help(text) => print(&text),
-        Mode::Version => print(concat!("pidone ", env!("CARGO_PKG_VERSION"), "\n")),
-        Mode::License => print(NOTICES),
+        Mode::Version => print(version::version_line()),
+        Mode::License => print(notices::license_text()),
         Mode::Run(opts) => cmd::run::main(opts, base, inherited).map(Ended::Code),
         Mode::Env(opts) => cmd::env::main(opts, base, inherited).map(|()| Ended::Code(0)),
         Mode::Probe(opts) => cmd::probe::main(opts).map(Ended::Probe),
@@ -108,12 +110,6 @@ fn exit_code(probe_mode: bool, ended: error::Result<Ended>) -> i32 {
         }
     }
 }
-
-/// What `pidone -l` prints (tini's flag). A placeholder until the generated
-/// license notices are wired in.
-const NOTICES: &str = "pidone is distributed under the MIT license. The licenses of the components linked into \
-                       this binary (the Rust standard library, musl, libc, nix and their dependencies) are \
-                       listed in THIRD-PARTY-NOTICES, shipped with pidone.\n";
 
 /// `--help`, `--version` and `-l`: the text on stdout, exit 0.
 fn print(text: &str) -> error::Result<Ended> {

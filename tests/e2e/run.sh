@@ -210,11 +210,14 @@ NO_SECRETS="this pidone's secrets loader is not built yet"
 # ---------------------------------------------------------------- static ----
 if want static; then
     say "== the images and manifests"
-    # The pidone image holds one file, /pidone, and nothing else.
+    # The pidone image holds /pidone and its license notices, nothing else.
     layers=$(docker image inspect -f '{{len .RootFS.Layers}}' "$PIDONE_IMAGE")
     files=$(docker save "$PIDONE_IMAGE" | tar -xO --wildcards '*layer.tar' 2>/dev/null | tar -ti | sort | tr '\n' ' ')
-    check "pidone image: one layer holding only /pidone (layers: $layers, files: $files)" \
-        [ "$layers/$files" = "1/pidone " ]
+    check "pidone image: one layer holding only /pidone and /licenses/ (layers: $layers, files: $files)" \
+        [ "$layers/$files" = "1/licenses/ licenses/LICENSE licenses/THIRD-PARTY-NOTICES pidone " ]
+    labels=$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.licenses"}}' "$PIDONE_IMAGE")
+    check "pidone image: OCI labels name the version and the license ($labels)" \
+        [ "$labels" = "$(make -s -C "$ROOT" version) MIT" ]
     size=$(docker image inspect -f '{{.Size}}' "$PIDONE_IMAGE")
     info "pidone image: $size bytes (the size pidone adds to an image)"
     check "docker run $PIDONE_IMAGE --version" bash -c "docker run --rm --label $LABEL $PIDONE_IMAGE /pidone --version | grep -q '^pidone '"
