@@ -67,7 +67,7 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
         return Ok(());
     }
     let sigs = sys::read_signals(fd.as_raw_fd()).map_err(failed)?;
-    for sig in sigs.iter().map(sys::Signal::raw) {
+    for sig in sigs.from_others().map(sys::Signal::raw) {
         if ends_wait(sig) {
             return Err(End::Signal(sig));
         }

@@ -12,7 +12,7 @@
 # Environment: PIDONE_IMAGE (default pidone:latest, `make image`),
 # PIDONE_E2E_CACHE (default ~/.cache/pidone-e2e), E2E_ONLY (a regex of check
 # groups to run: static exit stop grace gunicorn reload exec delay sigcont
-# nginx postgres jvm health secrets orphans compose).
+# nginx postgres jvm health secrets orphans compose user).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -724,6 +724,27 @@ elif want compose; then
     else
         fail "compose up" "$(tail -n 5 "$WORK/compose-up.log" | tr '\n' ' ')"
     fi
+fi
+
+# ------------------------------------------------------------------ user ----
+# Portable --user (contract section 4): an image with PIDONE_USER baked in,
+# started by the runtime under another non-root uid, runs as that uid.
+if want user; then
+    say "== docker run --user 1234 with PIDONE_USER=10001:10001"
+    # Only the pidone image: its child is pidone itself, a wait that never ends.
+    c=$(run --user 1234:1234 -e PIDONE_USER=10001:10001 "$PIDONE_IMAGE" \
+        /pidone -- /pidone wait --wait-timeout 0 file:///never)
+    sleep 1
+    procs=$(top_of "$c")
+    info "docker top: $(awk '{printf "%s(uid %s) ", $4, $1}' <<<"$procs")"
+    check "runs under --user 1234 despite PIDONE_USER=10001: pidone and its child as uid 1234" \
+        bash -c '[ "$(docker inspect -f "{{.State.Running}}" "$1")" = true ] && [ "$(awk "{print \$1}" <<<"$2" | sort -u)" = 1234 ] && [ "$(wc -l <<<"$2")" = 2 ]' _ "$c" "$procs"
+    check "one warning naming both uids" \
+        bash -c '[ "$(docker logs "$1" 2>&1 | grep -c "warn.*10001.*1234")" = 1 ]' _ "$c"
+    docker rm -f "$c" >/dev/null 2>&1
+    rc=0; out=$(docker run --rm --label "$LABEL" --network none --user 1234 -e PIDONE_USER=10001 \
+        "$PIDONE_IMAGE" /pidone -- /pidone env --check 2>&1) || rc=$?
+    check "docker run --user 1234 … -- CMD exits with CMD's code (0), not 125: $rc" [ "$rc" = 0 ]
 fi
 
 say "== e2e took $(secs "$T0" "$(now)") s"
