@@ -13,6 +13,9 @@
 # PIDONE_E2E_CACHE (default ~/.cache/pidone-e2e), E2E_ONLY (a regex of check
 # groups to run: static exit stop grace gunicorn reload exec delay sigcont
 # nginx postgres jvm health secrets orphans compose user).
+# The checks run small scripts as `bash -c '…' _ ARGS`: the single quotes keep
+# `$1` and friends for the inner shell on purpose.
+# shellcheck disable=SC2016
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -51,6 +54,7 @@ lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 cleanup() {
     local ids
     ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null)
+    # shellcheck disable=SC2086 # one container id a word
     [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
     [ -n "${COMPOSE_UP:-}" ] && compose down -v -t 1 >/dev/null 2>&1
     rm -rf "$WORK"
@@ -150,6 +154,7 @@ compose_cmd() {
     if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo "docker-compose"; fi
 }
 # compose ARGS: bounded by $COMPOSE_TIMEOUT seconds (default 120).
+# shellcheck disable=SC2086 # "docker compose" is two words
 compose() { timeout "${COMPOSE_TIMEOUT:-120}" $COMPOSE -f "$ROOT/examples/fastapi/docker-compose.yml" -p "$RUN_ID" "$@"; }
 
 # ---------------------------------------------------------------- images ----
@@ -503,6 +508,7 @@ if want sigcont; then
     c=$(run -e APP_DEBUG=1 --no-healthcheck "$APP")
     wait_until 30 logs_have "$c" "worker: job 1: started" || true
     w=$(pids_of "$c" 'app[.]worker')
+    # shellcheck disable=SC2086 # one pid a word
     kill -STOP $w 2>/dev/null
     stop_timed "$c" -t 20
     info "worker (host pid $w) stopped with SIGSTOP; docker stop: $SECS s, exit $RC"
@@ -742,8 +748,8 @@ if want user; then
     check "one warning naming both uids" \
         bash -c '[ "$(docker logs "$1" 2>&1 | grep -c "warn.*10001.*1234")" = 1 ]' _ "$c"
     docker rm -f "$c" >/dev/null 2>&1
-    rc=0; out=$(docker run --rm --label "$LABEL" --network none --user 1234 -e PIDONE_USER=10001 \
-        "$PIDONE_IMAGE" /pidone -- /pidone env --check 2>&1) || rc=$?
+    rc=0; docker run --rm --label "$LABEL" --network none --user 1234 -e PIDONE_USER=10001 \
+        "$PIDONE_IMAGE" /pidone -- /pidone env --check >/dev/null 2>&1 || rc=$?
     check "docker run --user 1234 … -- CMD exits with CMD's code (0), not 125: $rc" [ "$rc" = 0 ]
 fi
 
