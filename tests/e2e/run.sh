@@ -9,7 +9,7 @@
 # PostgreSQL, Redis). Every wait is bounded. Prints one `N passed, N failed`
 # line at the end and exits non-zero when any check failed.
 #
-# Environment: PIDONE_IMAGE (default pidone:latest, `make image`),
+# Environment: PIDONE_IMAGE (default ghcr.io/pidone/pidone:latest, `make image`),
 # PIDONE_E2E_CACHE (default ~/.cache/pidone-e2e), E2E_ONLY (a regex of check
 # groups to run: static exit stop grace gunicorn reload exec delay sigcont
 # nginx postgres jvm health secrets orphans compose user).
@@ -19,7 +19,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PIDONE_IMAGE=${PIDONE_IMAGE:-pidone:latest}
+PIDONE_IMAGE=${PIDONE_IMAGE:-ghcr.io/pidone/pidone:latest}
 CACHE=${PIDONE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidone-e2e}
 ONLY=${E2E_ONLY:-.}
 RUN_ID=pidone-e2e-$$
