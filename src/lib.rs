@@ -52,10 +52,19 @@ enum Ended {
 
 /// Run pidone with `args` (without argv\[0\]); returns the process exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
+    // Before anything can write: a write to a closed pipe or past the file
+    // size limit is an error return for pidone, never a signal (the reasons
+    // are at `signals::raised_by_writes`); `inherited` is what the command
+    // gets back.
+    let inherited = sys::ignore(signals::raised_by_writes());
     let probe_mode = args.first().is_some_and(|a| a == "probe");
+    if let Err(e) = user::refuse_setid() {
+        return exit_code(probe_mode, Err(e));
+    }
     // Run and env modes read the whole environment once, indexed, and look
-    // the PIDONE_* variables up in it; a probe reads no PIDONE_* variables
-    // and only needs a few getenv calls of its own.
+    // the PIDONE_* variables up in it; a probe takes no option from PIDONE_*
+    // variables and only needs a few getenv calls of its own (PORT,
+    // PIDONE_PROBE_PORT, and PIDONE_USER for the drop when started as root).
     let base = if probe_mode { env::Environment::default() } else { env::Environment::from_process() };
     let vars = |name: &str| base.get(name).map(std::ffi::OsStr::to_os_string);
     // The log options are known (and set) before any other line: a usage
@@ -71,8 +80,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Mode::Help(text) => print(&text),
         Mode::Version => print(version::version_line()),
         Mode::License => print(notices::license_text()),
-        Mode::Run(opts) => cmd::run::main(opts, base).map(Ended::Code),
-        Mode::Env(opts) => cmd::env::main(opts, base).map(|()| Ended::Code(0)),
+        Mode::Run(opts) => cmd::run::main(opts, base, inherited).map(Ended::Code),
+        Mode::Env(opts) => cmd::env::main(opts, base, inherited).map(|()| Ended::Code(0)),
         Mode::Probe(opts) => cmd::probe::main(opts).map(Ended::Probe),
         Mode::Wait(opts) => cmd::wait::main(opts).map(Ended::Wait),
     });

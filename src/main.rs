@@ -1,8 +1,9 @@
 //! The entry point: hand argv to the library and exit with what it returns.
 //!
 //! `no_main` keeps Rust's runtime start-up out of the way: it would set SIGPIPE
-//! to "ignore", and that disposition would leak into the child through exec.
-//! pidone must hand its child exactly the signal state it inherited.
+//! to "ignore" before pidone could see what it inherited. `lib::main` ignores
+//! SIGPIPE and SIGXFSZ itself, knowing their inherited dispositions, and hands
+//! its child exactly the signal state pidone inherited.
 
 #![no_main]
 

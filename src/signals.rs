@@ -17,10 +17,12 @@ pub const SIGHUP: i32 = 1;
 pub const SIGINT: i32 = 2;
 pub const SIGQUIT: i32 = 3;
 pub const SIGKILL: i32 = 9;
+pub const SIGPIPE: i32 = 13;
 pub const SIGTERM: i32 = 15;
 pub const SIGCHLD: i32 = 17;
 pub const SIGCONT: i32 = 18;
 pub const SIGSTOP: i32 = 19;
+pub const SIGXFSZ: i32 = 25;
 
 const NAMES: [(&str, i32); 33] = [
     ("HUP", 1),
@@ -67,6 +69,32 @@ pub const FAULTS: [i32; 7] = [4, 5, 6, 7, 8, 11, 31];
 /// dumps core instead of spinning, and SIGKILL/SIGSTOP, which cannot be blocked.
 pub fn supervised() -> SigSet {
     FAULTS.into_iter().chain([SIGKILL, SIGSTOP]).filter_map(Signal::new).fold(SigSet::ALL, SigSet::without)
+}
+
+/// The signals a failing write raises against the writer: SIGPIPE (a pipe or
+/// socket nobody reads: the runtime's log reader went away, `pidone wait … |
+/// head -1`) and SIGXFSZ (a file past RLIMIT_FSIZE). A lost log line must
+/// never end pidone, reach the app, or make pidone spin, in any mode. Two
+/// layers, because no one of them covers every mode:
+///
+/// - From its first instruction pidone ignores both (`lib::main`), so a
+///   failing write is only an error return (EPIPE, EFBIG): `probe` still
+///   exits 0 or 1 when stdout or stderr is closed, `pidone env` reports a
+///   closed stdout as an error instead of dying of it, and a warning while
+///   the options are parsed cannot kill pidone. The command gets back the
+///   disposition pidone inherited (the child of run mode after the fork, the
+///   program `pidone env` execs before the exec), as contract section 2 asks.
+/// - Run mode and `wait` block every supervised signal, these two included,
+///   so that one another process sends is still forwarded (or ends the
+///   wait). A blocked signal is queued even while ignored, so the ones
+///   pidone's own writes raise also reach the signalfd; the sender tells
+///   them apart (`sys::Signals::from_others`) and they are dropped without a
+///   log line (that line would raise the next one).
+///
+/// Unblocking them instead would leave them out of the signalfd at once, but
+/// a SIGPIPE another process sends would then be lost rather than forwarded.
+pub fn raised_by_writes() -> SigSet {
+    [SIGPIPE, SIGXFSZ].into_iter().filter_map(Signal::new).fold(SigSet::EMPTY, SigSet::with)
 }
 
 /// A signal as messages show it: `SIGTERM`, `SIGRTMIN+3`, or `signal N`.

@@ -697,3 +697,36 @@ fn root_only_secret_when_started_non_root_says_what_to_do() {
         assert!(!err.contains(CANARY), "{what}: {err}");
     }
 }
+
+/// An unquoted value with a `$` inside (`p4ss$word`): what follows the `$`
+/// reads as a reference to an unset variable, and it is part of the secret.
+/// The warning names file and line, never that text, at any verbosity.
+#[test]
+fn an_unset_reference_is_reported_without_its_name() {
+    let d = TempDir::new("env-dollar");
+    let f = d.write("app.env", "A=p4ss$c4n4ry_word\nB=x${c4n4ry_braced}y\nC=p4ss$$c4n4ry_kept\n");
+    let f = s(&f);
+    for v in [&[][..], &["-v"], &["-vv"], &["--log-format", "json", "-vv"]] {
+        let mut args = vec!["env"];
+        args.extend_from_slice(v);
+        args.extend(["--env-file", &f, "--format", "shell"]);
+        let mut c = plain(&args);
+        c.env_clear().env("PIDONE_ALLOW_ROOT", "1");
+        let out = output(c, T);
+        assert_eq!(code(out.status), 0, "{v:?}: {}", stderr(&out));
+        let (printed, err) = (stdout(&out), stderr(&out));
+        assert!(printed.contains("A='p4ss'") && printed.contains("B='xy'"), "{printed}");
+        assert!(printed.contains("C='p4ss$c4n4ry_kept'"), "$$ is a literal $: {printed}");
+        assert!(!err.contains("c4n4ry"), "{v:?}: {err}");
+        for line in [":1:", ":2:"] {
+            assert!(err.lines().any(|l| l.contains(&format!("{f}{line}"))), "{v:?}: no warning for {line}: {err}");
+        }
+        assert!(!err.lines().any(|l| l.contains(&format!("{f}:3:"))), "{v:?}: $$ warned: {err}");
+    }
+    // Run mode prints the same warning (never the name) and the app gets "p4ss".
+    let mut c = plain(["-vv", "--env-file", &f, "--", "sh", "-c", "printf %s \"$A\""]);
+    c.env_clear().env("PIDONE_ALLOW_ROOT", "1").env("PATH", "/usr/bin:/bin");
+    let out = output(c, T);
+    assert_eq!((code(out.status), stdout(&out).as_str()), (0, "p4ss"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("c4n4ry"), "{}", stderr(&out));
+}

@@ -83,9 +83,10 @@ fn no_process_slot_gives_a_clean_125() {
     let mut holder = Command::new("setpriv");
     holder.args(["--reuid", "4321", "--regid", "4321", "--clear-groups", "sleep", "30"]);
     let mut holder = holder.spawn().unwrap();
+    let pidone = bin_for_others();
     let mut c = Command::new("setpriv");
     c.args(["--reuid", "4321", "--regid", "4321", "--clear-groups", "prlimit", "--nproc=1"])
-        .arg(bin())
+        .arg(&pidone.path)
         .args(["--", "true"]);
     not_for_pidone(&mut c);
     let out = output(c, T);
@@ -197,4 +198,158 @@ fn forwarding_failure_is_logged_and_supervision_goes_on() {
     use std::io::Read;
     r.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(err.contains("cannot forward SIGUSR1") && err.contains("Operation not permitted"), "{err}");
+}
+
+/// The write end of a pipe whose read end is already closed: every write to
+/// it fails with EPIPE and raises SIGPIPE against the writer.
+fn broken_pipe() -> std::fs::File {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    unsafe { libc::close(fds[0]) };
+    // SAFETY: the descriptor was just created and is owned by nothing else.
+    unsafe { std::fs::File::from_raw_fd(fds[1]) }
+}
+
+/// User plus system CPU time of `pid`, in clock ticks (/proc/PID/stat).
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 of stat(5); the state (field 3) is f[0].
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// Run mode with `-v` (a log line for every forwarded signal) and stderr set
+/// up by `stderr`, the child a helper that records every signal it gets and
+/// never dies of one: pidone's own failed log writes must not reach it, nor
+/// make pidone spin; a real SIGTERM still does, and the child's code is
+/// pidone's.
+fn own_write_signals_stay_home(tag: &str, own: i32, stderr: std::process::Stdio, limit: Option<u64>) {
+    let dir = TempDir::new(tag);
+    let log = dir.join("signals");
+    let mut c = pid1(["-v", "--", &helper_str(), "sigprint", log.to_str().unwrap(), "1"]);
+    c.stderr(stderr);
+    if let Some(bytes) = limit {
+        let lim = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+        // SAFETY: setrlimit is async-signal-safe and lim lives on this stack.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            c.pre_exec(move || {
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    let mut r = Running::spawn(c);
+    assert!(
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(&log).is_ok_and(|s| s.starts_with("ready"))),
+        "the child did not start"
+    );
+    let init = r.init_pid();
+    let before = cpu_ticks(init);
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(init) - before;
+    assert!(used < 20, "pidone used {used} ticks of CPU in 1 s: it spins");
+    let got = std::fs::read_to_string(&log).unwrap();
+    assert!(!got.lines().any(|l| l == own.to_string()), "the child got signal {own} from pidone's log writes: {got}");
+    r.signal(libc::SIGTERM);
+    assert_eq!(code(r.wait(T)), 0, "the child exits 0 once it has one signal");
+    let got = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(got.lines().nth(1), Some("15"), "{got}");
+}
+
+#[test]
+fn log_writes_to_a_broken_pipe_raise_nothing_for_the_app() {
+    own_write_signals_stay_home("epipe", libc::SIGPIPE, broken_pipe().into(), None);
+}
+
+#[test]
+fn log_writes_past_the_file_size_limit_raise_nothing_for_the_app() {
+    // stderr is a file already past RLIMIT_FSIZE (the child's own small log
+    // file stays below it).
+    let dir = TempDir::new("efbig");
+    let path = dir.write("stderr", &"x".repeat(8192));
+    let file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    own_write_signals_stay_home("efbig", libc::SIGXFSZ, file.into(), Some(4096));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 8192, "nothing was written past the limit");
+}
+
+#[test]
+fn wait_and_probe_with_closed_output_keep_their_exit_codes() {
+    let closed = |mut c: Command, to_stdout: bool| {
+        if to_stdout {
+            c.stdout(broken_pipe());
+        } else {
+            c.stderr(broken_pipe());
+        }
+        c.stdin(std::process::Stdio::null());
+        let mut r = Running::spawn(c);
+        code(r.wait(T))
+    };
+    let wait = |args: &[&str]| plain(args);
+    // Nothing listens on port 1: a timeout (1), with a log line at once under -v.
+    for v in [&[][..], &["-v"]] {
+        let mut a = vec!["wait", "--wait-timeout", "1s"];
+        a.extend_from_slice(v);
+        a.push("tcp://127.0.0.1:1");
+        assert_eq!(closed(wait(&a), false), 1, "{a:?}");
+        let mut a = vec!["--wait", "tcp://127.0.0.1:1", "--wait-timeout", "1s"];
+        a.extend_from_slice(v);
+        a.extend(["--", "true"]);
+        assert_eq!(closed(wait(&a), false), 125, "{a:?}");
+    }
+    // The probe's line goes to a closed stdout: still 1 (unhealthy), never 141.
+    assert_eq!(closed(wait(&["probe", "tcp://127.0.0.1:1"]), true), 1);
+    assert_eq!(closed(wait(&["probe", "-v", "tcp://127.0.0.1:1"]), false), 1);
+}
+
+/// Durations too large for the clock (the contract makes anything above one
+/// year a usage error): never a crash, in any mode. Run mode either refuses
+/// at once (125) or, as PID 1, survives the SIGTERM that starts the
+/// deadline and exits with the child's code.
+#[test]
+fn huge_durations_never_crash() {
+    const HUGE: &str = "18446744073709551615";
+    let dir = TempDir::new("huge");
+    for (opt, var) in [("--grace", None), ("--stop-delay", None), ("", Some("9999999999999999999"))] {
+        let log = dir.join(&format!("signals{}", opt.len()));
+        let (helper, log_s) = (helper_str(), log.to_string_lossy().into_owned());
+        let mut args = vec![];
+        if !opt.is_empty() {
+            args.extend([opt, HUGE]);
+        }
+        args.extend(["--", &helper, "sigprint", &log_s, "1"]);
+        let mut c = pid1(&args);
+        if let Some(v) = var {
+            c.env("PIDONE_GRACE", v);
+        }
+        c.stderr(std::process::Stdio::null());
+        let mut r = Running::spawn(c);
+        let ready = || std::fs::read_to_string(&log).is_ok_and(|s| s.starts_with("ready"));
+        wait_until(Duration::from_secs(5), || ready() || r.child.try_wait().unwrap().is_some());
+        if !ready() {
+            assert_eq!(code(r.wait(T)), 125, "{opt} {var:?}: neither refused nor started");
+            continue;
+        }
+        let init = r.init_pid();
+        r.signal(libc::SIGTERM);
+        if opt == "--stop-delay" {
+            // A delay holds the first stop signal; a second one forwards at
+            // once (pidone may be gone already: then kill fails, harmlessly).
+            std::thread::sleep(Duration::from_millis(200));
+            unsafe { libc::kill(init, libc::SIGTERM) };
+        }
+        assert_eq!(code(r.wait(T)), 0, "{opt} {var:?}: the child's code");
+    }
+    for args in [
+        &["probe", "--timeout", HUGE, "tcp://127.0.0.1:1"][..],
+        &["wait", "--wait-timeout", HUGE, "--wait-interval", HUGE, "file:///"],
+    ] {
+        let out = output(plain(args), T);
+        assert!(matches!(code(out.status), 0 | 1 | 125), "{args:?}: {}", stderr(&out));
+    }
 }

@@ -311,11 +311,19 @@ fn ipv6_only_server_via_localhost() {
     assert!(out.contains("127.0.0.1 and ::1"), "{out}");
 }
 
+/// A probe started as root connects as 65534 (contract section 5): let
+/// every uid connect to a socket this test (root) created.
+fn open_to_all(sock: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(sock, std::fs::Permissions::from_mode(0o777)).unwrap();
+}
+
 #[test]
 fn unix_socket_server() {
     let dir = common::TempDir::new("probe-unix");
     let path = dir.join("app.sock");
     let l = UnixListener::bind(&path).unwrap();
+    open_to_all(&path);
     let log: Log = Arc::default();
     let log2 = Arc::clone(&log);
     std::thread::spawn(move || {
@@ -338,6 +346,7 @@ fn unix_socket_server() {
     // A server that hangs up at once: the probe reports it and exits 1 (no SIGPIPE death).
     let path2 = dir.join("rude.sock");
     let l2 = UnixListener::bind(&path2).unwrap();
+    open_to_all(&path2);
     std::thread::spawn(move || {
         for s in l2.incoming().flatten() {
             drop::<UnixStream>(s);
@@ -396,6 +405,7 @@ fn unix_socket_with_a_full_backlog_ends_at_the_timeout() {
     // A listener that never accepts, its backlog cut to 0, filled by
     // connections queued until the next one is refused with EAGAIN.
     let l = UnixListener::bind(&path).unwrap();
+    open_to_all(&path);
     assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
     let mut queued = Vec::new();
     let mut full = false;

@@ -285,13 +285,14 @@ fn idle_pidone_makes_no_context_switch() {
 }
 
 /// The `Sig*` lines of /proc/self/status as seen by `cat`, run by the helper
-/// after it set INT and SEGV to ignored and blocked ILL and TERM, with or
-/// without pidone in between.
-fn signal_state(through_pidone: bool) -> String {
+/// after it set `ignore` (INT and SEGV, say) to ignored and blocked ILL and
+/// TERM, with pidone (`via`: its mode's arguments before `--`) in between or
+/// without.
+fn signal_state(via: Option<&[&str]>, ignore: &str) -> String {
     let mut c = Command::new(helper());
-    c.args(["sigstate", "--ignore", "2,11", "--block", "4,15", "--"]);
-    if through_pidone {
-        c.arg(bin()).arg("--");
+    c.args(["sigstate", "--ignore", ignore, "--block", "4,15", "--"]);
+    if let Some(args) = via {
+        c.arg(bin()).args(args).arg("--");
     }
     c.args(["/bin/cat", "/proc/self/status"]).env("PIDONE_ALLOW_ROOT", "1");
     not_for_pidone(&mut c);
@@ -306,8 +307,8 @@ fn signal_state(through_pidone: bool) -> String {
 
 #[test]
 fn child_gets_the_inherited_mask_and_ignores() {
-    let direct = signal_state(false);
-    let via = signal_state(true);
+    let direct = signal_state(None, "2,11");
+    let via = signal_state(Some(&[]), "2,11");
     assert_eq!(via, direct, "pidone changed the signal state its child inherits");
     let field = |name: &str| {
         let line = via.lines().find(|l| l.starts_with(name)).unwrap();
@@ -316,6 +317,14 @@ fn child_gets_the_inherited_mask_and_ignores() {
     assert_eq!(field("SigIgn:") & ((1 << 1) | (1 << 10)), (1 << 1) | (1 << 10), "INT and SEGV ignored");
     assert_eq!(field("SigBlk:"), (1 << 3) | (1 << 14), "exactly ILL and TERM blocked");
     assert_eq!(field("SigCgt:"), 0);
+    // pidone ignores SIGPIPE and SIGXFSZ for itself: the command still gets
+    // them as pidone got them (default, or ignored), in run and env mode.
+    for ignore in ["2,11", "2,11,13", "13,25"] {
+        let direct = signal_state(None, ignore);
+        for args in [&[][..], &["-v"], &["env"], &["env", "-v"]] {
+            assert_eq!(signal_state(Some(args), ignore), direct, "{args:?}, ignored {ignore}");
+        }
+    }
 }
 
 #[test]

@@ -407,9 +407,10 @@ fn started_non_root() {
     let dir = shared_dir("user-nonroot");
     let marker = dir.join("ran");
     let script = format!("touch {}; cat /proc/$$/status", marker.display());
+    let pidone = common::bin_for_others();
     let start_as = |args: &[&str]| {
         let _ = std::fs::remove_file(&marker);
-        let mut c = Command::new(bin());
+        let mut c = Command::new(&pidone.path);
         c.args(args).args(["--", "sh", "-c", &script]).uid(1234).gid(1234);
         for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
             c.env_remove(v);
@@ -424,12 +425,44 @@ fn started_non_root() {
         assert_eq!(code(out.status), 0, "{args:?}: {}", stderr(&out));
         assert_eq!(field(&stdout(&out), "Uid"), "1234 1234 1234 1234");
     }
-    // A different uid, or root, cannot be reached: refused, nothing ran.
-    for args in [&["--user", "1235"][..], &["--user", "0", "--allow-root"], &["--user", "root"]] {
+    // A different uid cannot be reached: one warning naming both uids, and
+    // the command runs as the uid pidone was started with (contract section
+    // 4: the runtime chose it, and it is not root). So does uid 0 with
+    // --allow-root: a non-root pidone cannot make root.
+    for args in [&["--user", "1235"][..], &["--user", "1235:1235"], &["--user", "0", "--allow-root"]] {
+        let out = start_as(args);
+        assert_eq!(code(out.status), 0, "{args:?}: {}", stderr(&out));
+        assert!(marker.exists(), "{args:?}: the command did not run");
+        assert_eq!(field(&stdout(&out), "Uid"), "1234 1234 1234 1234");
+        assert_eq!(field(&stdout(&out), "Gid"), "1234 1234 1234 1234");
+        let err = stderr(&out);
+        let warned: Vec<&str> = err.lines().filter(|l| l.starts_with("pidone: warn")).collect();
+        assert_eq!(warned.len(), 1, "{args:?}: {err}");
+        assert!(warned[0].contains("uid 1234") && warned[0].contains(args[1].split(':').next().unwrap()), "{err}");
+    }
+    // --user naming root without --allow-root is refused wherever pidone starts.
+    for args in [&["--user", "root"][..], &["--user", "0"]] {
         let out = start_as(args);
         assert_eq!(code(out.status), 125, "{args:?}: {}", stderr(&out));
         assert!(!marker.exists(), "{args:?}: the command ran");
     }
+}
+
+#[test]
+fn an_image_with_pidone_user_baked_in_runs_under_any_uid() {
+    if !root("an_image_with_pidone_user_baked_in_runs_under_any_uid") {
+        return;
+    }
+    // `docker run --user 1234` of an image with ENV PIDONE_USER=10001.
+    let pidone = common::bin_for_others();
+    let mut c = as_1234(&pidone.path);
+    c.args(["--", "sh", "-c", "cat /proc/$$/status"]).env("PIDONE_USER", "10001");
+    let out = output(c, T);
+    assert_eq!(code(out.status), 0, "{}", stderr(&out));
+    assert_eq!(field(&stdout(&out), "Uid"), "1234 1234 1234 1234", "{}", stdout(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one warning: {err}");
+    assert!(err.contains("10001") && err.contains("1234"), "{err}");
 }
 
 /// `pidone env … -- CMD` exists once the env issue is merged; until then this
@@ -446,4 +479,168 @@ fn env_mode_follows_the_same_rules() {
     for args in [&["env"][..], &["env", "--user=0010"], &["env", "--user=root"], &["env", "--user=bogus"]] {
         assert_refused(Some(&d), args, &[]);
     }
+}
+
+/// `cmd` as uid and gid 1234 with no supplementary groups.
+fn as_1234(cmd: &std::path::Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid", "1234", "--regid", "1234", "--clear-groups"]).arg(cmd);
+    for v in ["PIDONE_ALLOW_ROOT", "PIDONE_USER", "PIDONE_ALLOW_NEW_PRIVS"] {
+        c.env_remove(v);
+    }
+    common::not_for_pidone(&mut c);
+    c.process_group(0);
+    c
+}
+
+#[test]
+fn setuid_or_setgid_pidone_refuses_every_mode_before_reading_anything() {
+    let test = "setuid_or_setgid_pidone_refuses_every_mode_before_reading_anything";
+    if !root(test) {
+        return;
+    }
+    let dir = TempDir::new("setid");
+    // Whether setuid bits work here at all (a nosuid /tmp makes this moot).
+    let id = dir.join("id");
+    std::fs::copy("/usr/bin/id", &id).unwrap();
+    std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let mut c = as_1234(&id);
+    c.arg("-u");
+    if stdout(&output(c, T)).trim() != "0" {
+        skip(test, "setuid bits have no effect in the temp dir (nosuid mount?)");
+        return;
+    }
+    // What a root pidone could reach and uid 1234 cannot: a root-only
+    // directory with a secret, a file, and a listening socket.
+    let private = dir.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(private.join("secret"), "CANARY-shadow\n").unwrap();
+    let sock = private.join("sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let secrets = dir.join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    std::os::unix::fs::symlink(private.join("secret"), secrets.join("stolen")).unwrap();
+    let (secrets, sock) = (secrets.to_str().unwrap(), sock.to_str().unwrap());
+    let file = format!("file://{}", private.join("secret").display());
+    let copy = dir.join("pidone");
+    std::fs::copy(bin(), &copy).unwrap();
+    for mode in [0o4755, 0o2755, 0o6755] {
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(mode)).unwrap();
+        for (args, want) in [
+            (&["env", "--secrets-dir", secrets][..], 125),
+            (&["env", "--check", "--secrets-dir", secrets], 125),
+            (&["env", "--secrets-dir", secrets, "--", "cat", "/proc/self/status"], 125),
+            (&["--secrets-dir", secrets, "--allow-root", "--", "true"], 125),
+            (&["wait", "--wait-timeout", "1s", &file], 125),
+            (&["probe", "--unix", sock, "/"], 1),
+            (&["--version"], 125),
+        ] {
+            let mut c = as_1234(&copy);
+            c.args(args);
+            let out = output(c, T);
+            assert_eq!(code(out.status), want, "{mode:o} {args:?}: {}", stderr(&out));
+            assert_eq!(stdout(&out), "", "{mode:o} {args:?}: printed something");
+            assert!(!stderr(&out).contains("CANARY"), "{mode:o} {args:?}: {}", stderr(&out));
+            assert_eq!(stderr(&out).lines().count(), 1, "{mode:o} {args:?}: {}", stderr(&out));
+            match listener.accept() {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                other => panic!("{mode:o} {args:?}: the probe connected: {other:?}"),
+            }
+        }
+    }
+}
+
+/// A Unix-socket HTTP server that answers 200 to every connection and sends
+/// the uid of each peer (SO_PEERCRED) down the returned channel.
+fn peer_uid_server(dir: &TempDir) -> (String, std::sync::mpsc::Receiver<u32>) {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    let path = dir.join("peer.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut cred = libc::ucred { pid: 0, uid: u32::MAX, gid: 0 };
+            let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+            // SAFETY: cred and len are live and sized for SO_PEERCRED.
+            let rc = unsafe {
+                libc::getsockopt(
+                    s.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_PEERCRED,
+                    (&mut cred as *mut libc::ucred).cast(),
+                    &mut len,
+                )
+            };
+            assert_eq!(rc, 0);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = s.read(&mut [0u8; 4096]);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if tx.send(cred.uid).is_err() {
+                return;
+            }
+        }
+    });
+    (path.to_string_lossy().into_owned(), rx)
+}
+
+#[test]
+fn probe_and_wait_started_as_root_drop_before_connecting() {
+    if !root("probe_and_wait_started_as_root_drop_before_connecting") {
+        return;
+    }
+    let dir = TempDir::new("checks-drop");
+    let (sock, peers) = peer_uid_server(&dir);
+    let probe = |user: Option<&str>| {
+        let mut c = Command::new(bin());
+        common::not_for_pidone(&mut c);
+        c.args(["probe", "--unix", &sock, "/"]);
+        c.env_remove("PIDONE_USER");
+        if let Some(u) = user {
+            c.env("PIDONE_USER", u);
+        }
+        let out = output(c, T);
+        assert_eq!(code(out.status), 0, "{user:?}: {}{}", stdout(&out), stderr(&out));
+        peers.recv_timeout(T).expect("the probe never connected")
+    };
+    assert_eq!(probe(None), 65534, "without PIDONE_USER: nobody");
+    assert_eq!(probe(Some("1234:1234")), 1234);
+    assert_eq!(probe(Some("0")), 65534, "PIDONE_USER root: nobody all the same");
+    // A bad PIDONE_USER is a usage error (probe: 1), and nothing connects.
+    let mut c = Command::new(bin());
+    common::not_for_pidone(&mut c);
+    c.args(["probe", "--unix", &sock, "/"]).env("PIDONE_USER", "no-such-user");
+    let out = output(c, T);
+    assert_eq!(code(out.status), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("PIDONE_USER"), "{}", stderr(&out));
+    assert!(peers.recv_timeout(Duration::from_millis(300)).is_err(), "a refused probe connected");
+
+    // wait: a file in a root-only directory is not visible after the drop.
+    let private = dir.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(private.join("ready"), "").unwrap();
+    let target = format!("file://{}", private.join("ready").display());
+    let public = format!("file://{}", dir.write("ready", "").display());
+    for user in [None, Some("1234")] {
+        let wait = |target: &str| {
+            let mut c = Command::new(bin());
+            common::not_for_pidone(&mut c);
+            c.args(["wait", "--wait-timeout", "1s", target]).env_remove("PIDONE_USER");
+            if let Some(u) = user {
+                c.env("PIDONE_USER", u);
+            }
+            code(output(c, T).status)
+        };
+        assert_eq!(wait(&target), 1, "{user:?}: the wait saw a root-only file");
+        assert_eq!(wait(&public), 0, "{user:?}");
+    }
+    // Run mode's --wait runs after the drop to --user already: unchanged.
+    let mut c = Command::new(bin());
+    common::not_for_pidone(&mut c);
+    c.args(["--allow-root", "--wait", &target, "--wait-timeout", "1s", "--", "true"]).env_remove("PIDONE_USER");
+    assert_eq!(code(output(c, T).status), 0, "--wait as root (--allow-root) sees it");
 }

@@ -4,6 +4,7 @@ use crate::config::{DEFAULT_EXPECT, Method, Probe};
 use crate::error::{Error, Result};
 use crate::probe::target::{self, Check, ProbeTarget};
 use crate::probe::{Expect, HttpCheck, parse_header, probe_line};
+use crate::user;
 use std::io::Write;
 
 /// What the check found.
@@ -18,6 +19,7 @@ pub enum Health {
 pub fn main(opts: Probe) -> Result<Health> {
     let timeout = opts.timeout;
     let (target, spec) = prepare(opts, &|name| std::env::var(name).ok()).map_err(|e| e.context("probe"))?;
+    user::drop_for_checks(std::env::var("PIDONE_USER").ok().as_deref()).map_err(|e| e.context("probe"))?;
     let (ok, line) = probe_line(&target, &spec, timeout);
     // The line names the target: escaped like every message.
     let _ = writeln!(std::io::stdout().lock(), "{}", crate::log::Printable(&line));

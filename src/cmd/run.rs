@@ -10,12 +10,13 @@ use crate::log::{self, Shown};
 use crate::probe::{self, End};
 use crate::signals;
 use crate::supervise::{self, Supervisor};
-use crate::sys;
+use crate::sys::{self, SigSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 /// Supervise `opts.command`; returns the exit code pidone must exit with.
-/// `base` is pidone's own environment, read once at start-up.
-pub fn main(opts: Run, base: Environment) -> Result<i32> {
+/// `base` is pidone's own environment, read once at start-up; `defaults` the
+/// signals pidone ignores for itself that the child gets back at SIG_DFL.
+pub fn main(opts: Run, base: Environment, defaults: SigSet) -> Result<i32> {
     // Block first: a signal sent while pidone starts stays pending and is
     // forwarded once the child runs.
     let inherited = sys::block_signals(signals::supervised()).map_err(|e| cannot("block signals", e))?;
@@ -40,7 +41,7 @@ pub fn main(opts: Run, base: Environment) -> Result<i32> {
     wait_for(&opts.wait, Some(sfd.as_fd()))?;
 
     let tty = sys::foreground_tty();
-    let child = supervise::spawn(&program, inherited, tty)?;
+    let child = supervise::spawn(&program, inherited, defaults, tty)?;
     log::info!("started '{}' as pid {child}", program.name);
     drop(program);
 

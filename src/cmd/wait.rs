@@ -6,6 +6,7 @@ use crate::log;
 use crate::probe::{self, End};
 use crate::signals;
 use crate::sys;
+use crate::user;
 use std::os::fd::AsFd;
 
 /// How a wait ended, when it ran to its end.
@@ -23,6 +24,7 @@ pub enum Outcome {
 /// a failure to watch signals.
 pub fn main(opts: Wait) -> Result<Outcome> {
     let targets = probe::parse_all(&opts.wait.targets).map_err(|e| e.context("wait"))?;
+    user::drop_for_checks(std::env::var("PIDONE_USER").ok().as_deref()).map_err(|e| e.context("wait"))?;
     // Signals are read, not handled: block them and watch a signalfd.
     let sfd = sys::block_signals(signals::supervised())
         .and_then(|_| sys::signalfd(signals::supervised()))

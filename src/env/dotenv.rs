@@ -49,7 +49,9 @@ pub trait Scope {
     fn lookup(&self, name: &str) -> Option<&[u8]>;
     /// `NAME=value` on `line`; `None` for a bare `NAME` line.
     fn define(&mut self, name: &str, value: Option<Vec<u8>>, line: usize);
-    /// `$NAME` on `line` with NAME unset and no default: it became "".
+    /// `$NAME` on `line` with NAME unset and no default: it became "". NAME
+    /// may be text of a secret (the `word` of an unquoted `p4ss$word`): it
+    /// is given for tests and must never be printed.
     fn unset(&mut self, _name: &str, _line: usize) {}
 }
 

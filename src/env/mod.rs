@@ -46,8 +46,14 @@ impl dotenv::Scope for FileScope<'_> {
         self.count += 1;
     }
 
-    fn unset(&mut self, name: &str, line: usize) {
-        log::warning!("{}:{line}: ${name} is not set: an empty string is used", self.path.display());
+    /// The name is not printed: in an unquoted value such as `p4ss$word`,
+    /// what follows the `$` is part of a secret, not a reference.
+    fn unset(&mut self, _name: &str, line: usize) {
+        log::warning!(
+            "{}:{line}: a $NAME reference names an unset variable and became an empty string \
+             (write $$ for a literal $)",
+            self.path.display()
+        );
     }
 }
 

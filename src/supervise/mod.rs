@@ -90,7 +90,7 @@ impl Supervisor {
                     continue;
                 }
             };
-            for sig in sigs.iter().map(Signal::raw) {
+            for sig in sigs.from_others().map(Signal::raw) {
                 let done = if sig == signals::SIGCHLD { self.reap(true) } else { self.handle(Event::Signal(sig)) };
                 if let Some(code) = done {
                     return code;

@@ -16,9 +16,10 @@ use std::os::fd::RawFd;
 /// Fork and exec `program`; returns the child's pid once it has exec'd.
 ///
 /// `mask` is the signal mask pidone inherited, restored in the child before
-/// exec. `tty`, when given, is a terminal whose foreground group becomes the
-/// child's.
-pub fn spawn(program: &Program, mask: SigSet, tty: Option<RawFd>) -> Result<Pid> {
+/// exec, and `defaults` the signals pidone ignores for itself that had their
+/// default action when it started: the child gets that back. `tty`, when
+/// given, is a terminal whose foreground group becomes the child's.
+pub fn spawn(program: &Program, mask: SigSet, defaults: SigSet, tty: Option<RawFd>) -> Result<Pid> {
     let (rd, wr) = pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| cannot("create a pipe", e))?;
     match sys::fork() {
         Err(e) => Err(cannot("fork", e)),
@@ -32,6 +33,7 @@ pub fn spawn(program: &Program, mask: SigSet, tty: Option<RawFd>) -> Result<Pid>
                 // SIGTTOU is still blocked here, so this works from the background.
                 let _ = sys::tcsetpgrp(fd, me);
             }
+            sys::set_default(defaults);
             let _ = sys::set_signal_mask(mask);
             let err = program.exec();
             let mut wr = File::from(wr);

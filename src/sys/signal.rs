@@ -90,16 +90,48 @@ pub fn signalfd(set: SigSet) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Up to 32 signals read from a signalfd at once, in the order they came.
+/// Up to 32 signals read from a signalfd at once, in the order they came,
+/// each with its sender.
 #[derive(Debug, Default)]
 pub struct Signals {
-    sigs: [u8; 32],
+    /// (signal number, `ssi_pid`: the sender's pid as pidone sees it; 0 for
+    /// the kernel and for senders outside pidone's PID namespace).
+    got: [(u8, u32); 32],
     len: usize,
+    /// pidone's own pid when the batch was read.
+    own: u32,
 }
 
 impl Signals {
-    pub fn iter(&self) -> impl Iterator<Item = Signal> + '_ {
-        self.sigs.iter().take(self.len).map(|&n| Signal(n))
+    /// The signals another process (or the kernel on another's behalf) sent.
+    /// A signal whose sender is pidone itself is left out: the kernel raises
+    /// SIGPIPE against a process that writes to a pipe or socket nobody
+    /// reads, and SIGXFSZ against one that writes past RLIMIT_FSIZE, with the
+    /// writer as sender (`send_sig`, SI_USER, `ssi_pid` = the writer). Such a
+    /// signal says pidone's own log line was lost; it is never an event for
+    /// the app, and nothing is logged about it (that write would raise it
+    /// again).
+    pub fn from_others(&self) -> impl Iterator<Item = Signal> + '_ {
+        self.got.iter().take(self.len).filter(|&&(_, pid)| pid != self.own).map(|&(n, _)| Signal(n))
+    }
+
+    /// Decode `signalfd_siginfo` records; `own` is pidone's pid.
+    fn parse(filled: &[u8], own: u32) -> Signals {
+        const SZ: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+        let mut out = Signals { own, ..Signals::default() };
+        // ssi_signo is at offset 0, ssi_pid at offset 12 (after ssi_errno and ssi_code).
+        let field = |chunk: &[u8], at: usize| {
+            chunk.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()).map(u32::from_ne_bytes)
+        };
+        for chunk in filled.chunks_exact(SZ) {
+            let (Some(signo), Some(pid)) = (field(chunk, 0), field(chunk, 12)) else { continue };
+            let Some(sig) = i32::try_from(signo).ok().and_then(Signal::new) else { continue };
+            if let Some(slot) = out.got.get_mut(out.len) {
+                *slot = (sig.0, pid);
+                out.len += 1;
+            }
+        }
+        out
     }
 }
 
@@ -118,18 +150,39 @@ pub fn read_signals(fd: RawFd) -> Result<Signals, Errno> {
             return Err(e);
         }
     };
-    let mut out = Signals::default();
-    let filled = buf.get(..n).unwrap_or(&[]);
-    for chunk in filled.chunks_exact(SZ) {
-        // ssi_signo is the first field of struct signalfd_siginfo.
-        let Some(Ok(signo)) = chunk.get(..4).map(<[u8; 4]>::try_from) else { continue };
-        let Some(sig) = i32::try_from(u32::from_ne_bytes(signo)).ok().and_then(Signal::new) else { continue };
-        if let Some(slot) = out.sigs.get_mut(out.len) {
-            *slot = sig.0;
-            out.len += 1;
+    let own = u32::try_from(super::Pid::own().raw()).unwrap_or(0);
+    Ok(Signals::parse(buf.get(..n).unwrap_or(&[]), own))
+}
+
+/// sigaction(2) with a plain disposition (SIG_IGN or SIG_DFL) for every
+/// signal of `set`; returns those whose disposition was SIG_DFL before
+/// (async-signal-safe).
+fn set_disposition(set: SigSet, handler: libc::sighandler_t) -> SigSet {
+    let mut was_default = SigSet::EMPTY;
+    for sig in (1..=MAX).filter_map(Signal::new).filter(|&s| set.contains(s)) {
+        // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" action.
+        let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
+        new.sa_sigaction = handler;
+        // SAFETY: as above; the kernel writes the old action into it.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: both pointers refer to live sigaction structs; SIG_IGN and
+        // SIG_DFL install no code of pidone's.
+        if unsafe { libc::sigaction(sig.raw(), &new, &mut old) } == 0 && old.sa_sigaction == libc::SIG_DFL {
+            was_default = was_default.with(sig);
         }
     }
-    Ok(out)
+    was_default
+}
+
+/// Ignore every signal of `set` in pidone; returns those that had their
+/// default action (the ones a command must get back with [`set_default`]).
+pub fn ignore(set: SigSet) -> SigSet {
+    set_disposition(set, libc::SIG_IGN)
+}
+
+/// Give every signal of `set` its default action again (async-signal-safe).
+pub fn set_default(set: SigSet) {
+    set_disposition(set, libc::SIG_DFL);
 }
 
 #[cfg(test)]
@@ -145,5 +198,26 @@ mod tests {
         let s = SigSet::EMPTY.with(one).with(last);
         assert_eq!(s.0, 1 | 1 << 63);
         assert!(s.contains(last) && !s.without(last).contains(last));
+    }
+
+    /// A signalfd_siginfo record: signal `signo` from `pid`.
+    fn record(signo: u32, pid: u32) -> Vec<u8> {
+        let mut r = vec![0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+        r[..4].copy_from_slice(&signo.to_ne_bytes());
+        r[12..16].copy_from_slice(&pid.to_ne_bytes());
+        r
+    }
+
+    #[test]
+    fn signals_pidone_raised_against_itself_are_left_out() {
+        let own = 1;
+        let buf = [record(13, own), record(15, 0), record(13, 77), record(25, own), record(17, 42)].concat();
+        let got: Vec<i32> = Signals::parse(&buf, own).from_others().map(Signal::raw).collect();
+        assert_eq!(got, vec![15, 13, 17]);
+        // A truncated record and signal 0 are skipped.
+        let mut buf = [record(0, 5), record(10, 5)].concat();
+        buf.extend_from_slice(&record(2, 5)[..20]);
+        let got: Vec<i32> = Signals::parse(&buf, own).from_others().map(Signal::raw).collect();
+        assert_eq!(got, vec![10]);
     }
 }

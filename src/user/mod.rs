@@ -116,6 +116,59 @@ fn refuse_root(why: fmt::Arguments<'_>) -> Error {
     ))
 }
 
+/// A setuid or setgid pidone (real and effective ids differ) would read
+/// files, test paths and connect to sockets with ids its caller does not
+/// have: `lib::main` calls this first, in every mode, before anything is read.
+pub fn refuse_setid() -> Result<()> {
+    let idle = |e| Error::config(format!("cannot read the current ids: {}", errno_text(e)));
+    let uids = nix::unistd::getresuid().map_err(idle)?;
+    let gids = nix::unistd::getresgid().map_err(idle)?;
+    if uids.real == uids.effective && gids.real == gids.effective {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "pidone runs with real uid {} gid {} but effective uid {} gid {}: a setuid or setgid \
+         install of pidone is not supported",
+        uids.real, gids.real, uids.effective, gids.effective
+    )))
+}
+
+/// `probe` and `wait` started as root (Docker runs HEALTHCHECK as the image's
+/// user, root in most images) drop to `user` (`$PIDONE_USER`), else to
+/// 65534:65534 (nobody), with no_new_privs, before they connect anywhere: a
+/// compromised app's reply is never parsed by a root process (contract
+/// section 5). A `PIDONE_USER` that resolves to uid 0 gets nobody too: a
+/// check needs no privilege. Started non-root, nothing changes.
+pub fn drop_for_checks(user: Option<&str>) -> Result<()> {
+    if nix::unistd::geteuid().as_raw() != 0 {
+        return Ok(());
+    }
+    let nobody = Creds { uid: 65534, gid: 65534, groups: vec![65534] };
+    let creds = match user {
+        None => nobody,
+        Some(text) => {
+            let shown = spec::Printable(text);
+            let named = |e: Error| e.context(format_args!("PIDONE_USER '{shown}'"));
+            let spec = spec::parse(text).map_err(named)?;
+            let creds = resolve(&spec, &db::users()?, &db::groups()?).map_err(named)?.creds;
+            if creds.uid == 0 {
+                log::info!("PIDONE_USER '{shown}' is root: checking as uid 65534 instead");
+                nobody
+            } else {
+                creds
+            }
+        }
+    };
+    drop::switch(&creds, true)?;
+    log::info!(
+        "started as root: checking as uid {}, gid {}, groups {}",
+        creds.uid,
+        creds.gid,
+        drop::Ids(&creds.groups)
+    );
+    Ok(())
+}
+
 /// Resolve `opts`, enforce the non-root rule and drop privileges in the
 /// calling process.
 pub fn apply(opts: &UserOpts) -> Result<Applied> {
@@ -123,13 +176,6 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
     let uids = nix::unistd::getresuid().map_err(idle)?;
     let gids = nix::unistd::getresgid().map_err(idle)?;
     let euid = uids.effective.as_raw();
-    if uids.real != uids.effective || gids.real != gids.effective {
-        return Err(Error::config(format!(
-            "pidone runs with real uid {} gid {} but effective uid {} gid {}: a setuid or setgid \
-             install of pidone is not supported",
-            uids.real, gids.real, uids.effective, gids.effective
-        )));
-    }
     let Some(Sourced { value: text, from }) = opts.user.as_ref() else {
         if euid != 0 {
             log::debug!("running as uid {euid} (no --user)");
@@ -152,13 +198,18 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
         return Err(refuse_root(format_args!("{from} '{shown}' resolves to uid 0")));
     }
     if euid != 0 {
-        // Started non-root (Docker USER, Kubernetes runAsUser): nothing can
-        // change, and nothing needs to when the uid is already right.
+        // Started non-root (Docker USER, `docker run --user`, Kubernetes
+        // runAsUser, OpenShift's random uids): the runtime chose a non-root
+        // uid and nothing can change. The command runs as that uid, which is
+        // still not root, what --user enforces; so an image with PIDONE_USER
+        // baked in runs under any uid (contract section 4). --user naming
+        // uid 0 was refused above without --allow-root, whatever the start.
         if creds.uid != euid {
-            return Err(Error::config(format!(
-                "{from} '{shown}': pidone was started as uid {euid} and cannot switch to {what}; \
-                 drop --user/PIDONE_USER or make it match the container's user"
-            )));
+            log::warning!(
+                "{from} '{shown}' asks for {what}, but pidone was started as uid {euid} (not root) and \
+                 cannot switch: the command runs as uid {euid}"
+            );
+            return Ok(Applied { home: None, root_home: String::new() });
         }
         if creds.gid != gids.effective.as_raw() {
             log::warning!(

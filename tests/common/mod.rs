@@ -224,6 +224,38 @@ impl Drop for TempDir {
     }
 }
 
+/// A copy of a program in a directory of its own (mode 0755), removed on
+/// drop: for tests that run it as another user, because the checkout may
+/// live under a directory other users cannot traverse (a `mktemp -d` clone
+/// is mode 0700).
+pub struct Reachable {
+    _dir: TempDir,
+    pub path: PathBuf,
+}
+
+impl Reachable {
+    pub fn new(exe: &Path) -> Reachable {
+        let dir = TempDir::new("reachable");
+        let path = dir.join(&exe.file_name().expect("a file name").to_string_lossy());
+        std::fs::copy(exe, &path).expect("copy");
+        Reachable { _dir: dir, path }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.path.to_str().expect("a UTF-8 temp path")
+    }
+}
+
+/// [`bin`] where any user can run it.
+pub fn bin_for_others() -> Reachable {
+    Reachable::new(&bin())
+}
+
+/// [`helper`] where any user can run it.
+pub fn helper_for_others() -> Reachable {
+    Reachable::new(&helper())
+}
+
 /// Print a SKIP line. Written to the stderr descriptor directly, past the
 /// test harness's output capture, so it shows in every `make test` run.
 pub fn skip(test: &str, why: &str) {
