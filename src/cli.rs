@@ -554,7 +554,7 @@ fn invalid(what: &str, value: &str, accepted: &str) -> Error {
 /// The value must be a whole number of milliseconds (`1.0005s` is refused,
 /// never rounded) and at most [`crate::time::MAX`] (one year).
 pub fn parse_duration(s: &str) -> Result<Duration> {
-    duration(s.trim()).map_err(|why| invalid("duration", s, why))
+    duration(s.trim_ascii()).map_err(|why| invalid("duration", s, why))
 }
 
 /// The units a duration takes, largest first, in milliseconds.
@@ -624,7 +624,7 @@ fn number(s: &str) -> Option<u64> {
 
 /// Parse a boolean variable or `--flag=VALUE`: 1/true/yes/on, 0/false/no/off.
 pub fn parse_bool(s: &str) -> Result<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
+    match s.trim_ascii().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
         _ => Err(invalid("boolean", s, "use 1/true/yes/on or 0/false/no/off")),
@@ -632,7 +632,7 @@ pub fn parse_bool(s: &str) -> Result<bool> {
 }
 
 fn parse_exit_code(s: &str) -> Result<u8> {
-    number(s.trim()).and_then(|n| u8::try_from(n).ok()).ok_or_else(|| invalid("exit code", s, "0-255"))
+    number(s.trim_ascii()).and_then(|n| u8::try_from(n).ok()).ok_or_else(|| invalid("exit code", s, "0-255"))
 }
 
 /// A path option that may start with `?` to mark it optional.
@@ -759,9 +759,11 @@ impl Settings {
             self.origin = Origin::Variable(row.long);
             let res = match (raw.to_str(), row.takes) {
                 (None, _) => Err(Error::config("value is not valid UTF-8")),
-                (Some(list), Takes::List(_)) => {
-                    list.split(',').map(str::trim).filter(|s| !s.is_empty()).try_for_each(|item| (row.set)(self, item))
-                }
+                (Some(list), Takes::List(_)) => list
+                    .split(',')
+                    .map(str::trim_ascii)
+                    .filter(|s| !s.is_empty())
+                    .try_for_each(|item| (row.set)(self, item)),
                 (Some(val), _) => (row.set)(self, val),
             };
             record(&mut first, res.map_err(|e| e.context(&name)));
@@ -1054,6 +1056,16 @@ mod tests {
         for s in ["", "abc", "1x", "s", "-1s", "1 s", "ms", "99999999999999999999"] {
             assert!(parse_duration(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn values_are_trimmed_of_ascii_whitespace_only() {
+        assert_eq!(parse_duration(" \t3s\r\n").ok(), Some(Duration::from_secs(3)));
+        assert!(parse_duration("\u{a0}3s").is_err(), "a no-break space is part of the value");
+        assert!(parse_bool(" yes ").is_ok_and(|b| b));
+        assert!(parse_bool("yes\u{2003}").is_err());
+        assert_eq!(parse_exit_code("\t7 ").ok(), Some(7));
+        assert!(parse_exit_code("7\u{3000}").is_err());
     }
 
     #[test]

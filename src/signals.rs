@@ -118,7 +118,7 @@ impl fmt::Display for Name {
 /// Parse a signal: `TERM`, `SIGterm`, `15`, `RTMIN+2`, `RTMAX-1`. `allow_zero`
 /// accepts `0` (used as "drop" on the right of `--map`).
 pub fn parse(s: &str, allow_zero: bool) -> Result<i32> {
-    let t = s.trim();
+    let t = s.trim_ascii();
     let n = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         t.parse().ok().filter(|&n| (n == 0 && allow_zero) || (1..=MAX).contains(&n))
     } else {

@@ -23,11 +23,11 @@ pub struct Expect {
 impl Expect {
     pub fn parse(s: &str) -> Result<Expect> {
         // Three digits: `0200` is not a status code.
-        let code = |c: &str| Some(c.trim()).filter(|c| c.len() == 3).and_then(|c| target::number(c, 100..=599));
+        let code = |c: &str| Some(c.trim_ascii()).filter(|c| c.len() == 3).and_then(|c| target::number(c, 100..=599));
         let mut ranges = Vec::new();
         let mut text = String::new();
         for item in s.split(',') {
-            let item = item.trim();
+            let item = item.trim_ascii();
             let range = if let Some((a, b)) = item.split_once('-') {
                 code(a).zip(code(b))
             } else if let Some(d) = item.strip_suffix("xx").or_else(|| item.strip_suffix("XX")) {
@@ -90,7 +90,7 @@ pub fn parse_header(h: &str) -> Result<(String, String)> {
         Some((name, _)) if name.is_empty() || !name.bytes().all(http::is_tchar) => "invalid header name",
         Some((_, value)) if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) => "CR, LF or NUL in the value",
         Some((name, _)) if framing(name) => "Connection, Content-Length and Transfer-Encoding are set by pidone",
-        Some((name, value)) => return Ok((name.to_string(), value.trim().to_string())),
+        Some((name, value)) => return Ok((name.to_string(), value.trim_ascii().to_string())),
     };
     Err(Error::config(format!("-H: {why} (expected 'Name: value')")))
 }

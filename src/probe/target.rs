@@ -280,8 +280,8 @@ pub fn probe_port(port: Option<u16>, vars: &dyn Fn(&str) -> Option<String>) -> R
         return Ok((p, format!("port {p} from --port")));
     }
     for name in ["PIDONE_PROBE_PORT", "PORT"] {
-        let Some(v) = vars(name).filter(|v| !v.trim().is_empty()) else { continue };
-        let v = v.trim();
+        let Some(v) = vars(name).filter(|v| !v.trim_ascii().is_empty()) else { continue };
+        let v = v.trim_ascii();
         let Some(p) = number(v, 1..=65535) else {
             return Err(Error::config(format!("invalid port '{v}' in ${name} (1-65535)")));
         };

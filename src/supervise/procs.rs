@@ -34,7 +34,7 @@ pub struct Proc {
 pub fn parse_stat(line: &str) -> Option<Proc> {
     let open = line.find(" (")?;
     let close = line.rfind(')')?;
-    let pid = line.get(..open)?.trim().parse().ok()?;
+    let pid = line.get(..open)?.trim_ascii().parse().ok()?;
     let mut rest = line.get(close + 1..)?.split_ascii_whitespace();
     let state = rest.next()?;
     let ppid = rest.next()?.parse().ok()?;
