@@ -11,23 +11,101 @@
 //! mallocng's, and one heap serves both. `make tiny` checks that no mallocng
 //! symbol reached the binary, since a pointer from one allocator freed by the
 //! other would corrupt both heaps.
+//!
+//! The lock around the heap is std's `Mutex` (a futex on Linux, as std's own
+//! locks are), and pools are mapped 64 KiB at a time, a multiple of every page
+//! size of the targets (4, 16 or 64 KiB): rlsf's own `GlobalTlsf` would lock
+//! with a pthread mutex and ask `sysconf` for the page size.
 
-use rlsf::{CAlloc, SmallGlobalTlsf};
-use std::alloc::Layout;
+use rlsf::{FlexSource, FlexTlsf, GRANULARITY};
+use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::{NonNull, null_mut};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 #[global_allocator]
-static HEAP: SmallGlobalTlsf = SmallGlobalTlsf::new();
+static HEAP: Heap = Heap(Mutex::new(Pools(FlexTlsf::new(Mmap))));
 
-/// malloc's alignment on x86_64 and aarch64 (`max_align_t`).
-const C_ALIGN: usize = 16;
+/// The size pools are mapped in, and the unit they grow by.
+const POOL: usize = 64 * 1024;
+
+/// The C entry points' alignment: at least malloc's (`max_align_t`, 16 on
+/// x86_64 and aarch64), and rlsf's granularity (32), so that every C block
+/// records where its header is and `free` needs no alignment to find it.
+const C_ALIGN: usize = if GRANULARITY > 16 { GRANULARITY } else { 16 };
+
+/// Fresh memory from the kernel, in whole pools.
+struct Mmap;
+
+// SAFETY: `alloc` returns a new private mapping of at least `min_size` bytes
+// that nothing else uses; the default methods (no growing, no returning)
+// promise nothing more.
+unsafe impl FlexSource for Mmap {
+    unsafe fn alloc(&mut self, min_size: usize) -> Option<NonNull<[u8]>> {
+        let len = min_size.checked_add(POOL - 1)? & !(POOL - 1);
+        let (prot, flags) = (libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS);
+        // SAFETY: an anonymous mapping at an address the kernel picks touches
+        // no existing memory.
+        let p = unsafe { libc::mmap(null_mut(), len, prot, flags, -1, 0) };
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        NonNull::new(std::ptr::slice_from_raw_parts_mut(p.cast::<u8>(), len))
+    }
+
+    fn min_align(&self) -> usize {
+        GRANULARITY
+    }
+}
+
+/// The TLSF state: 64 free-list classes of 64 sizes each, as rlsf's
+/// `SmallGlobalTlsf` has.
+struct Pools(FlexTlsf<Mmap, usize, usize, 64, 64>);
+
+// SAFETY: the pools' pointers are to mappings of this process only, and the
+// state is reached only through `Heap`'s mutex.
+unsafe impl Send for Pools {}
+
+struct Heap(Mutex<Pools>);
+
+impl Heap {
+    /// The heap, locked. A panic while it was held (test builds unwind; the
+    /// binaries abort) happened in rlsf, before or after a whole operation.
+    fn lock(&self) -> MutexGuard<'_, Pools> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn allocate(&self, layout: Layout) -> *mut u8 {
+        self.lock().0.allocate(layout).map_or(null_mut(), NonNull::as_ptr)
+    }
+}
+
+// SAFETY: rlsf's TLSF returns blocks of the layout asked for, each once until
+// freed; `dealloc` passes back the alignment of the allocation, as rlsf asks.
+unsafe impl GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.allocate(layout)
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
+        if let Some(p) = NonNull::new(p) {
+            // SAFETY: the caller passes a block of this heap and its layout.
+            unsafe { self.lock().0.deallocate(p, layout.align()) };
+        }
+    }
+}
 
 fn c_alloc(size: usize, align: usize) -> *mut u8 {
     // C allows size 0 and wants a unique pointer back; Rust layouts want >= 1.
-    Layout::from_size_align(size.max(1), align.max(C_ALIGN))
-        .ok()
-        .and_then(|layout| HEAP.allocate(layout))
-        .map_or(null_mut(), NonNull::as_ptr)
+    Layout::from_size_align(size.max(1), align.max(C_ALIGN)).map_or(null_mut(), |layout| HEAP.allocate(layout))
+}
+
+/// The bytes a C block can hold.
+///
+/// # Safety
+/// `p` is a live block of this heap.
+unsafe fn c_size(p: NonNull<u8>) -> usize {
+    // SAFETY: upheld by the caller.
+    unsafe { FlexTlsf::<Mmap, usize, usize, 64, 64>::allocation_usable_size(p) }
 }
 
 #[unsafe(no_mangle)]
@@ -54,24 +132,31 @@ extern "C" fn calloc(count: usize, size: usize) -> *mut u8 {
 #[unsafe(no_mangle)]
 extern "C" fn realloc(p: *mut u8, size: usize) -> *mut u8 {
     let Some(old) = NonNull::new(p) else { return malloc(size) };
-    let Ok(layout) = Layout::from_size_align(size.max(1), C_ALIGN) else { return null_mut() };
-    // SAFETY: C callers pass only pointers this heap returned (the C entry
-    // points above are the only allocator in the binary).
-    unsafe { HEAP.reallocate(old, layout) }.map_or(null_mut(), NonNull::as_ptr)
+    let new = malloc(size);
+    if !new.is_null() {
+        // SAFETY: C callers pass only pointers this heap returned (the C entry
+        // points here are the only allocator in the binary); the new block is
+        // distinct and holds `size` bytes, the old one its usable size.
+        unsafe { new.copy_from_nonoverlapping(old.as_ptr(), c_size(old).min(size)) };
+        free(p);
+    }
+    new
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn free(p: *mut u8) {
     if let Some(p) = NonNull::new(p) {
-        // SAFETY: as for realloc, `p` came from this heap and is freed once.
-        unsafe { HEAP.deallocate(p) };
+        // SAFETY: as for realloc, `p` came from this heap and is freed once;
+        // every C block was allocated with an alignment of at least
+        // GRANULARITY, for which rlsf finds the header the same way.
+        unsafe { HEAP.lock().0.deallocate(p, GRANULARITY) };
     }
 }
 
 #[unsafe(no_mangle)]
 extern "C" fn malloc_usable_size(p: *mut u8) -> usize {
     // SAFETY: as for realloc, `p` is null or a live block of this heap.
-    NonNull::new(p).map_or(0, |p| unsafe { HEAP.allocation_usable_size(p) })
+    NonNull::new(p).map_or(0, |p| unsafe { c_size(p) })
 }
 
 #[cfg(test)]
