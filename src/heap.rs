@@ -57,9 +57,14 @@ unsafe impl FlexSource for Mmap {
     }
 }
 
-/// The TLSF state: 64 free-list classes of 64 sizes each, as rlsf's
-/// `SmallGlobalTlsf` has.
-struct Pools(FlexTlsf<Mmap, usize, usize, 64, 64>);
+/// rlsf's TLSF over [`Mmap`]: 28 size classes of 16 free lists each, for
+/// blocks up to 8 GiB (32 << 28 bytes, beyond any allocation of pidone), in a
+/// 4 KiB table (rlsf's `GlobalTlsf` has 64 × 64, 32 KiB, of which pidone
+/// would touch a few pages).
+type Tlsf = FlexTlsf<Mmap, u32, u16, 28, 16>;
+
+/// The TLSF state.
+struct Pools(Tlsf);
 
 // SAFETY: the pools' pointers are to mappings of this process only, and the
 // state is reached only through `Heap`'s mutex.
@@ -105,7 +110,7 @@ fn c_alloc(size: usize, align: usize) -> *mut u8 {
 /// `p` is a live block of this heap.
 unsafe fn c_size(p: NonNull<u8>) -> usize {
     // SAFETY: upheld by the caller.
-    unsafe { FlexTlsf::<Mmap, usize, usize, 64, 64>::allocation_usable_size(p) }
+    unsafe { Tlsf::allocation_usable_size(p) }
 }
 
 #[unsafe(no_mangle)]
