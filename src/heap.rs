@@ -1,7 +1,7 @@
 //! The tiny build's allocator (feature `tlsf`, enabled by `make tiny`).
 //!
 //! rlsf's TLSF allocator takes the place of musl's mallocng (what that saves is
-//! in the README's size table). Allocation and free are O(1) and free
+//! in docs/internals.md's size table). Allocation and free are O(1) and free
 //! blocks are coalesced, so a long-running PID 1 does not fragment; memory comes
 //! from the kernel in 64 KiB mmap pools that are reused, never returned.
 //!

@@ -159,24 +159,7 @@ pub fn wait_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fresh directory of this test, removed when it goes out of scope.
-    struct TempDir(std::path::PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!("pidone-wait-unit-{tag}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::test_support::TempDir;
 
     #[test]
     fn which_signals_end_a_wait() {
@@ -191,7 +174,7 @@ mod tests {
     #[test]
     fn files_and_timeouts() {
         let dir = TempDir::new("files");
-        let f = dir.0.join("ready");
+        let f = dir.join("ready");
         let targets = parse_all(&[format!("file://{}", f.display())]).unwrap();
         let t0 = Instant::now();
         let r = wait_all(&targets, Duration::from_millis(300), Duration::from_millis(50), None);
@@ -205,7 +188,7 @@ mod tests {
     #[test]
     fn every_target_is_tried_once_and_zero_means_no_limit() {
         let dir = TempDir::new("once");
-        let (ready, missing) = (dir.0.join("ready"), dir.0.join("missing"));
+        let (ready, missing) = (dir.join("ready"), dir.join("missing"));
         std::fs::write(&ready, "").unwrap();
         let targets = parse_all(&[format!("file://{}", ready.display())]).unwrap();
         // A timeout that has passed before the first attempt still lets every target be tried.

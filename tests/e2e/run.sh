@@ -9,14 +9,17 @@
 # PostgreSQL, Redis). Every wait is bounded. Prints one `N passed, N failed`
 # line at the end and exits non-zero when any check failed.
 #
-# Environment: PIDONE_IMAGE (default pidone:latest, `make image`),
+# Environment: PIDONE_IMAGE (default ghcr.io/pidone/pidone:latest, `make image`),
 # PIDONE_E2E_CACHE (default ~/.cache/pidone-e2e), E2E_ONLY (a regex of check
 # groups to run: static exit stop grace gunicorn reload exec delay sigcont
 # nginx postgres jvm health secrets orphans compose user).
+# The checks run small scripts as `bash -c '…' _ ARGS`: the single quotes keep
+# `$1` and friends for the inner shell on purpose.
+# shellcheck disable=SC2016
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PIDONE_IMAGE=${PIDONE_IMAGE:-pidone:latest}
+PIDONE_IMAGE=${PIDONE_IMAGE:-ghcr.io/pidone/pidone:latest}
 CACHE=${PIDONE_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pidone-e2e}
 ONLY=${E2E_ONLY:-.}
 RUN_ID=pidone-e2e-$$
@@ -51,6 +54,7 @@ lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 cleanup() {
     local ids
     ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null)
+    # shellcheck disable=SC2086 # one container id a word
     [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
     [ -n "${COMPOSE_UP:-}" ] && compose down -v -t 1 >/dev/null 2>&1
     rm -rf "$WORK"
@@ -150,6 +154,7 @@ compose_cmd() {
     if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo "docker-compose"; fi
 }
 # compose ARGS: bounded by $COMPOSE_TIMEOUT seconds (default 120).
+# shellcheck disable=SC2086 # "docker compose" is two words
 compose() { timeout "${COMPOSE_TIMEOUT:-120}" $COMPOSE -f "$ROOT/examples/fastapi/docker-compose.yml" -p "$RUN_ID" "$@"; }
 
 # ---------------------------------------------------------------- images ----
@@ -239,7 +244,7 @@ if want static; then
     if ! python3 -c 'import yaml' 2>/dev/null; then
         skip "e2e: kubernetes and compose manifests" "the host's python3 has no yaml module (PyYAML)"
     else
-        check "kubernetes: exec probes, secret volume, runAsNonRoot, no privilege escalation, PIDONE_STOP_DELAY instead of a preStop hook, terminationGracePeriodSeconds above the stop delay plus a drain" \
+        check "kubernetes: httpGet probes (exec ones with timeoutSeconds above the probe's), the Redis manifest, secret volume, runAsNonRoot, no privilege escalation, PIDONE_STOP_DELAY instead of a preStop hook, terminationGracePeriodSeconds above the stop delay plus a drain" \
             python3 - "$ROOT/examples/kubernetes/deployment.yaml" <<'EOF'
 import re, sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
@@ -249,8 +254,17 @@ env = {e["name"]: e.get("value") for e in c["env"]}
 sec = spec["securityContext"]
 assert sec["runAsNonRoot"] is True and isinstance(sec["runAsUser"], int) and sec["runAsUser"] > 0
 assert c["securityContext"]["allowPrivilegeEscalation"] is False
-assert c["livenessProbe"]["exec"]["command"] == ["/init", "probe", "/health"]
-assert c["readinessProbe"]["exec"]["command"] == ["/init", "probe", "/ready"]
+# The app listens on all interfaces: the kubelet's httpGet probes.
+assert c["livenessProbe"]["httpGet"]["path"] == "/health"
+assert c["readinessProbe"]["httpGet"]["path"] == "/ready"
+assert c["startupProbe"]["httpGet"]["path"] == "/health"
+# An exec probe through /init probe needs timeoutSeconds (default 1) above the probe's --timeout (2s).
+for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+    if "exec" in c[kind]:
+        assert c[kind].get("timeoutSeconds", 1) > 2, kind + ": timeoutSeconds above the probe's --timeout"
+# The Redis it depends on is there, under the name REDIS_HOST gives.
+redis = list(yaml.safe_load_all(open(sys.argv[1].replace("deployment.yaml", "redis.yaml"))))
+assert {(r["kind"], r["metadata"]["name"]) for r in redis} >= {("Deployment", env["REDIS_HOST"]), ("Service", env["REDIS_HOST"])}
 mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
 vols = {v["name"]: v for v in spec["volumes"]}
 assert any("secret" in vols[n] and env.get("PIDONE_SECRETS_DIR") == p for n, p in mounts.items())
@@ -494,6 +508,7 @@ if want sigcont; then
     c=$(run -e APP_DEBUG=1 --no-healthcheck "$APP")
     wait_until 30 logs_have "$c" "worker: job 1: started" || true
     w=$(pids_of "$c" 'app[.]worker')
+    # shellcheck disable=SC2086 # one pid a word
     kill -STOP $w 2>/dev/null
     stop_timed "$c" -t 20
     info "worker (host pid $w) stopped with SIGSTOP; docker stop: $SECS s, exit $RC"
@@ -733,8 +748,8 @@ if want user; then
     check "one warning naming both uids" \
         bash -c '[ "$(docker logs "$1" 2>&1 | grep -c "warn.*10001.*1234")" = 1 ]' _ "$c"
     docker rm -f "$c" >/dev/null 2>&1
-    rc=0; out=$(docker run --rm --label "$LABEL" --network none --user 1234 -e PIDONE_USER=10001 \
-        "$PIDONE_IMAGE" /pidone -- /pidone env --check 2>&1) || rc=$?
+    rc=0; docker run --rm --label "$LABEL" --network none --user 1234 -e PIDONE_USER=10001 \
+        "$PIDONE_IMAGE" /pidone -- /pidone env --check >/dev/null 2>&1 || rc=$?
     check "docker run --user 1234 … -- CMD exits with CMD's code (0), not 125: $rc" [ "$rc" = 0 ]
 fi
 
