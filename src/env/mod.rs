@@ -38,7 +38,7 @@ impl dotenv::Scope for FileScope<'_> {
         if !self.loader.override_existing && self.loader.in_base(name) {
             log::debug!(
                 "{}:{line}: {name} is already set in the environment and is kept (--env-override replaces it)",
-                self.path.display()
+                self.path.to_string_lossy()
             );
             return;
         }
@@ -52,7 +52,7 @@ impl dotenv::Scope for FileScope<'_> {
         log::warning!(
             "{}:{line}: a $NAME reference names an unset variable and became an empty string \
              (write $$ for a literal $)",
-            self.path.display()
+            self.path.to_string_lossy()
         );
     }
 }
@@ -62,13 +62,13 @@ pub(crate) fn load(opts: &EnvOpts, base: Environment) -> Result<Loader> {
     let mut loader = Loader::new(base, opts.override_existing);
     for file in &opts.files {
         let Some(src) = secrets::read_file(&file.path, file.optional)? else {
-            log::debug!("{}: optional env file is missing", file.path.display());
+            log::debug!("{}: optional env file is missing", file.path.to_string_lossy());
             continue;
         };
         let mut scope = FileScope { loader: &mut loader, path: &file.path, count: 0 };
         dotenv::parse(&src, &mut scope)
-            .map_err(|e| Error::config(format!("{}:{}: {}", file.path.display(), e.line, e.msg)))?;
-        log::debug!("{}: {} variables loaded", file.path.display(), scope.count);
+            .map_err(|e| Error::config(format!("{}:{}: {}", file.path.to_string_lossy(), e.line, e.msg)))?;
+        log::debug!("{}: {} variables loaded", file.path.to_string_lossy(), scope.count);
     }
     for dir in &opts.secrets_dirs {
         secrets::load_dir(&mut loader, dir)?;

@@ -34,7 +34,7 @@ fn kind(meta: &Metadata) -> &'static str {
 }
 
 fn at(path: &Path, msg: &dyn std::fmt::Display) -> Error {
-    Error::config(format!("{}: {msg}", path.display()))
+    Error::config(format!("{}: {msg}", path.to_string_lossy()))
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> Error {
@@ -82,7 +82,7 @@ pub fn read_file(path: &Path, optional: bool) -> Result<Option<Vec<u8>>> {
         return Err(at(path, &"larger than 1 MiB (1048576 bytes)"));
     }
     if let Some(line) = dotenv::nul_line(&buf) {
-        return Err(Error::config(format!("{}:{line}: contains a NUL byte", path.display())));
+        return Err(Error::config(format!("{}:{line}: contains a NUL byte", path.to_string_lossy())));
     }
     Ok(Some(buf))
 }
@@ -126,7 +126,7 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
     let entries = match fs::read_dir(&dir.path) {
         Ok(e) => e,
         Err(e) if dir.optional && e.kind() == std::io::ErrorKind::NotFound => {
-            log::debug!("{}: optional secrets directory is missing", dir.path.display());
+            log::debug!("{}: optional secrets directory is missing", dir.path.to_string_lossy());
             return Ok(());
         }
         Err(e) => {
@@ -155,35 +155,39 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
         let meta = match fs::metadata(&path) {
             Ok(meta) => meta,
             Err(e) if dangling(&path, &e) => {
-                log::warning!("{}: skipped: a symbolic link whose target is missing ({})", path.display(), io_text(&e));
+                log::warning!(
+                    "{}: skipped: a symbolic link whose target is missing ({})",
+                    path.to_string_lossy(),
+                    io_text(&e)
+                );
                 continue;
             }
             Err(e) => return Err(io_error(&path, &e)),
         };
         if meta.is_dir() {
-            log::debug!("{}: sub-directory ignored", path.display());
+            log::debug!("{}: sub-directory ignored", path.to_string_lossy());
             continue;
         }
         if !meta.is_file() {
-            log::warning!("{}: skipped: not a regular file ({})", path.display(), kind(&meta));
+            log::warning!("{}: skipped: not a regular file ({})", path.to_string_lossy(), kind(&meta));
             continue;
         }
         let name = secret_name(file).ok_or_else(|| {
             at(&path, &"file name does not map to a variable name (upper-cased, - and . as _, it must match [A-Za-z_][A-Za-z0-9_]*)")
         })?;
         if let Some(other) = taken.get(&name) {
-            return Err(at(&path, &format_args!("maps to {name}, as does {}", dir.path.join(other).display())));
+            return Err(at(&path, &format_args!("maps to {name}, as does {}", dir.path.join(other).to_string_lossy())));
         }
         let value = chomp(read_file(&path, false)?.unwrap_or_default());
-        log::debug!("{name}: {} bytes from {}", value.len(), path.display());
+        log::debug!("{name}: {} bytes from {}", value.len(), path.to_string_lossy());
         if loader.env.get(&name).is_some() {
-            log::info!("{name}: the secret {} overrides an earlier value", path.display());
+            log::info!("{name}: the secret {} overrides an earlier value", path.to_string_lossy());
         }
         loader.load(&name, OsString::from_vec(value));
         taken.set(name, file);
         count += 1;
     }
-    log::debug!("{}: {count} secrets loaded", dir.path.display());
+    log::debug!("{}: {count} secrets loaded", dir.path.to_string_lossy());
     Ok(())
 }
 
@@ -207,7 +211,7 @@ pub(super) fn file_env(loader: &mut Loader, name: &str) -> Result<()> {
         }
     })?;
     let value = chomp(value.unwrap_or_default());
-    log::debug!("{name}: {} bytes from {key}={}", value.len(), path.display());
+    log::debug!("{name}: {} bytes from {key}={}", value.len(), path.to_string_lossy());
     loader.load(name, OsString::from_vec(value));
     loader.remove(&key);
     Ok(())

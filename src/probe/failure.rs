@@ -176,7 +176,7 @@ impl fmt::Display for Failure {
             Failure::Refused => f.write_str("connection refused"),
             Failure::ClosedBy(step) => write!(f, "connection closed by the server {step}"),
             Failure::Os(why) => write!(f, "{why}"),
-            Failure::Unix { path, why } => write!(f, "unix:{}: {why}", path.display()),
+            Failure::Unix { path, why } => write!(f, "unix:{}: {why}", path.to_string_lossy()),
             Failure::Addresses { last, tried, same, localhost } => {
                 let how = if *same { "on" } else { "the last of" };
                 if *localhost {

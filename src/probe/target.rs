@@ -232,7 +232,7 @@ fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> ProbeTarge
     let host = if port == 80 { host_text.clone() } else { format!("{host_text}:{port}") };
     let (dest, shown) = match unix {
         Some(sock) => {
-            let shown = format!("http://{host}{path} via unix:{}", sock.display());
+            let shown = format!("http://{host}{path} via unix:{}", sock.to_string_lossy());
             (Dest::Unix(sock), shown)
         }
         None => (Dest::Tcp(ip, port), format!("http://{host_text}:{port}{path}")),

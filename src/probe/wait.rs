@@ -62,9 +62,7 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
         std::thread::sleep(d);
         return Ok(());
     };
-    // Round up, so the loop never spins on a sub-millisecond remainder.
-    let ms = d.as_secs().saturating_mul(1000).saturating_add(u64::from(d.subsec_micros().div_ceil(1000)));
-    let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+    let ms = crate::time::poll_ms(d);
     let failed = |e| End::Failed(Failure::Signals(errno_text(e)));
     if !sys::poll_readable(fd.as_raw_fd(), ms).map_err(failed)? {
         return Ok(());

@@ -43,13 +43,6 @@ pub struct Supervisor {
 /// for (only then, and only while draining: an idle pidone never wakes up).
 const RESCAN: Duration = Duration::from_millis(100);
 
-/// Milliseconds until `deadline`, rounded up so pidone never wakes early.
-fn ms_until(deadline: Instant, now: Instant) -> i32 {
-    let d = deadline.saturating_duration_since(now);
-    let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
-    i32::try_from(ms).unwrap_or(i32::MAX)
-}
-
 impl Supervisor {
     /// Supervise `child`, spawned by pidone; `sfd` is the signalfd of every
     /// supervised signal, `pid1` whether pidone is the namespace's init.
@@ -122,7 +115,7 @@ impl Supervisor {
         if wake.is_some_and(|w| w <= now) {
             return false;
         }
-        let timeout = wake.map_or(-1, |w| ms_until(w, now));
+        let timeout = wake.map_or(-1, |w| crate::time::poll_ms(w.saturating_duration_since(now)));
         let mut set = PollSet::readable(std::iter::once(self.sfd.as_raw_fd()).chain(self.watch.fds()));
         match set.poll(timeout) {
             Ok(0) => false,

@@ -64,8 +64,8 @@ pub fn scan() -> Option<Vec<Proc>> {
             continue;
         }
         // A process may exit between readdir and read: skip it.
-        let Ok(stat) =
-            std::fs::File::open(format!("/proc/{name}/stat")).and_then(|f| crate::sys::read_up_to(&f, 0, STAT_MAX))
+        let path = format!("/proc/{name}/stat");
+        let Ok(crate::sys::Found::Regular(stat)) = crate::sys::read_regular(std::path::Path::new(&path), STAT_MAX)
         else {
             continue;
         };

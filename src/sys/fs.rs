@@ -18,8 +18,9 @@ pub enum Found {
 /// without becoming the controlling terminal, checked with fstat to be a
 /// regular file, then read to at most `cap + 1` bytes.
 pub fn read_regular(path: &std::path::Path, cap: usize) -> std::io::Result<Found> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let file = std::fs::File::from(nix::fcntl::open(path, flags, nix::sys::stat::Mode::empty())?);
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Ok(Found::Other(meta));
