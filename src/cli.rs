@@ -190,7 +190,7 @@ const OPTIONS: [OptRow; 28] = [
         modes: RUN,
         section: Section::Supervision,
         help: "ask the kernel for SIG when pidone's parent dies (when pidone is not PID 1)",
-        set: |s, v| put(&mut s.run.parent_death_signal, crate::signals::parse(v, false).map(Some)),
+        set: |s, v| put(&mut s.run.parent_death_signal, crate::signals::parse(v).map(Some)),
     },
     OptRow {
         long: "warn-reaped",
@@ -1030,6 +1030,7 @@ pub fn parse_logged(mut args: Vec<OsString>, vars: &dyn Fn(&str) -> Option<OsStr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::Signal;
 
     fn args(v: &[&str]) -> Vec<OsString> {
         v.iter().map(OsString::from).collect()
@@ -1325,9 +1326,12 @@ mod tests {
         assert!(r.supervise.warn_reaped);
         assert_eq!(r.log.level, Level::Debug);
         assert_eq!(r.supervise.success_codes, vec![143, 137]);
-        assert_eq!(r.parent_death_signal, Some(15));
-        assert_eq!((r.supervise.map.get(15), r.supervise.map.get(1), r.supervise.map.get(2)), (3, 0, 2));
-        assert_eq!(run(&["-pHUP", "-r=10:12", "true"], &no_vars).unwrap().parent_death_signal, Some(1));
+        assert_eq!(r.parent_death_signal, Some(Signal::TERM));
+        let map = &r.supervise.map;
+        assert_eq!(map.get(Signal::TERM), Some(Signal::QUIT));
+        assert_eq!(map.get(Signal::HUP), None);
+        assert_eq!(map.get(Signal::INT), Some(Signal::INT));
+        assert_eq!(run(&["-pHUP", "-r=10:12", "true"], &no_vars).unwrap().parent_death_signal, Some(Signal::HUP));
         assert!(matches!(parse(args(&["-l"]), &no_vars), Ok(Mode::License)));
         assert!(matches!(parse(args(&["-vl"]), &no_vars), Ok(Mode::License)));
         for bad in [

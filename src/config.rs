@@ -5,6 +5,7 @@
 
 use crate::log::{Format, Level};
 use crate::signals::SignalMap;
+use crate::sys::Signal;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -162,7 +163,7 @@ impl Default for WaitOpts {
 pub struct Run {
     pub log: LogOpts,
     /// The signal pidone asks for when its parent dies (tini's `-p`).
-    pub parent_death_signal: Option<i32>,
+    pub parent_death_signal: Option<Signal>,
     pub supervise: SuperviseOpts,
     pub env: EnvOpts,
     pub user: UserOpts,

@@ -32,7 +32,8 @@ pub fn cli(data: &[u8]) {
             let _ = crate::time::later(std::time::Instant::now(), d);
         }
         let _ = crate::cli::parse_bool(s);
-        let _ = crate::signals::parse(s, true);
+        let _ = crate::signals::parse(s);
+        let _ = crate::signals::parse_map_to(s);
         let _ = crate::signals::SignalMap::default().add(s);
         let _ = crate::cli::parse_source(s);
     }

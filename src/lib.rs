@@ -103,7 +103,7 @@ fn exit_code(probe_mode: bool, ended: error::Result<Ended>) -> i32 {
         Ok(Ended::Code(code)) => code,
         Ok(Ended::Probe(Health::Healthy) | Ended::Wait(Outcome::Ready)) => 0,
         Ok(Ended::Probe(Health::Unhealthy) | Ended::Wait(Outcome::TimedOut)) => 1,
-        Ok(Ended::Wait(Outcome::Signal(sig))) => sig.saturating_add(128),
+        Ok(Ended::Wait(Outcome::Signal(sig))) => 128 + sig.raw(),
         Err(e) => {
             log::error!("{e}");
             if probe_mode { 1 } else { e.code() }
@@ -135,6 +135,6 @@ mod tests {
         assert_eq!(exit_code(true, Err(Error::new(127, "x"))), 1);
         assert_eq!(exit_code(false, Ok(Ended::Wait(Outcome::Ready))), 0);
         assert_eq!(exit_code(false, Ok(Ended::Wait(Outcome::TimedOut))), 1);
-        assert_eq!(exit_code(false, Ok(Ended::Wait(Outcome::Signal(15)))), 143);
+        assert_eq!(exit_code(false, Ok(Ended::Wait(Outcome::Signal(sys::Signal::TERM)))), 143);
     }
 }

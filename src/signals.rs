@@ -1,74 +1,66 @@
-//! Signal numbers: parsing names, the `--map` table, and sets as kernel bitmasks.
+//! Signals as users write and read them (names, numbers), the `--map` table,
+//! and the sets pidone blocks and ignores.
 //!
-//! Numbers follow the Linux kernel (the same on x86_64 and aarch64). Real-time
-//! signals are named from RTMIN = 34 to RTMAX = 64, as glibc programs see them,
-//! whatever libc pidone itself is linked with (musl calls 35 its SIGRTMIN).
+//! Numbers follow the Linux kernel (`sys::Signal`, the same on every supported
+//! target). Real-time signals are named from RTMIN = 34 to RTMAX = 64, as glibc
+//! programs see them, whatever libc pidone itself is linked with (musl calls 35
+//! its SIGRTMIN).
 
 use crate::error::{Error, Result};
 use crate::sys::{SigSet, Signal};
 use std::fmt;
 
-/// The highest signal number the kernel knows on the supported targets.
-pub const MAX: i32 = 64;
 /// The first real-time signal as glibc numbers it.
-pub const RTMIN: i32 = 34;
+const RTMIN: i32 = 34;
+/// The last real-time signal: the highest the kernel knows.
+const RTMAX: i32 = 64;
 
-pub const SIGHUP: i32 = 1;
-pub const SIGINT: i32 = 2;
-pub const SIGQUIT: i32 = 3;
-pub const SIGKILL: i32 = 9;
-pub const SIGPIPE: i32 = 13;
-pub const SIGTERM: i32 = 15;
-pub const SIGCHLD: i32 = 17;
-pub const SIGCONT: i32 = 18;
-pub const SIGSTOP: i32 = 19;
-pub const SIGXFSZ: i32 = 25;
-
-const NAMES: [(&str, i32); 33] = [
-    ("HUP", 1),
-    ("INT", 2),
-    ("QUIT", 3),
-    ("ILL", 4),
-    ("TRAP", 5),
-    ("ABRT", 6),
-    ("IOT", 6),
-    ("BUS", 7),
-    ("FPE", 8),
-    ("KILL", 9),
-    ("USR1", 10),
-    ("SEGV", 11),
-    ("USR2", 12),
-    ("PIPE", 13),
-    ("ALRM", 14),
-    ("TERM", 15),
-    ("STKFLT", 16),
-    ("CHLD", 17),
-    ("CONT", 18),
-    ("STOP", 19),
-    ("TSTP", 20),
-    ("TTIN", 21),
-    ("TTOU", 22),
-    ("URG", 23),
-    ("XCPU", 24),
-    ("XFSZ", 25),
-    ("VTALRM", 26),
-    ("PROF", 27),
-    ("WINCH", 28),
-    ("IO", 29),
-    ("POLL", 29),
-    ("PWR", 30),
-    ("SYS", 31),
+const NAMES: [(&str, Signal); 33] = [
+    ("HUP", Signal::HUP),
+    ("INT", Signal::INT),
+    ("QUIT", Signal::QUIT),
+    ("ILL", Signal::ILL),
+    ("TRAP", Signal::TRAP),
+    ("ABRT", Signal::ABRT),
+    ("IOT", Signal::ABRT),
+    ("BUS", Signal::BUS),
+    ("FPE", Signal::FPE),
+    ("KILL", Signal::KILL),
+    ("USR1", Signal::USR1),
+    ("SEGV", Signal::SEGV),
+    ("USR2", Signal::USR2),
+    ("PIPE", Signal::PIPE),
+    ("ALRM", Signal::ALRM),
+    ("TERM", Signal::TERM),
+    ("STKFLT", Signal::STKFLT),
+    ("CHLD", Signal::CHLD),
+    ("CONT", Signal::CONT),
+    ("STOP", Signal::STOP),
+    ("TSTP", Signal::TSTP),
+    ("TTIN", Signal::TTIN),
+    ("TTOU", Signal::TTOU),
+    ("URG", Signal::URG),
+    ("XCPU", Signal::XCPU),
+    ("XFSZ", Signal::XFSZ),
+    ("VTALRM", Signal::VTALRM),
+    ("PROF", Signal::PROF),
+    ("WINCH", Signal::WINCH),
+    ("IO", Signal::IO),
+    ("POLL", Signal::IO),
+    ("PWR", Signal::PWR),
+    ("SYS", Signal::SYS),
 ];
 
 /// The synchronous fault signals: ILL, TRAP, ABRT, BUS, FPE, SEGV, SYS. The
 /// kernel raises them in the thread that faulted; pidone never forwards them.
-pub const FAULTS: [i32; 7] = [4, 5, 6, 7, 8, 11, 31];
+pub const FAULTS: [Signal; 7] =
+    [Signal::ILL, Signal::TRAP, Signal::ABRT, Signal::BUS, Signal::FPE, Signal::SEGV, Signal::SYS];
 
 /// The signals pidone blocks and reads from its signalfd: everything but the
 /// synchronous faults, which must keep their default action so a bug in pidone
 /// dumps core instead of spinning, and SIGKILL/SIGSTOP, which cannot be blocked.
 pub fn supervised() -> SigSet {
-    FAULTS.into_iter().chain([SIGKILL, SIGSTOP]).filter_map(Signal::new).fold(SigSet::ALL, SigSet::without)
+    FAULTS.into_iter().chain([Signal::KILL, Signal::STOP]).fold(SigSet::ALL, SigSet::without)
 }
 
 /// The signals a failing write raises against the writer: SIGPIPE (a pipe or
@@ -94,37 +86,48 @@ pub fn supervised() -> SigSet {
 /// Unblocking them instead would leave them out of the signalfd at once, but
 /// a SIGPIPE another process sends would then be lost rather than forwarded.
 pub fn raised_by_writes() -> SigSet {
-    [SIGPIPE, SIGXFSZ].into_iter().filter_map(Signal::new).fold(SigSet::EMPTY, SigSet::with)
+    [Signal::PIPE, Signal::XFSZ].into_iter().fold(SigSet::EMPTY, SigSet::with)
 }
 
 /// A signal as messages show it: `SIGTERM`, `SIGRTMIN+3`, or `signal N`.
 #[derive(Debug, Clone, Copy)]
-pub struct Name(pub i32);
+pub struct Name(pub Signal);
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sig = self.0;
-        if let Some((n, _)) = NAMES.iter().find(|(_, v)| *v == sig) {
-            return write!(f, "SIG{n}");
+        if let Some((name, _)) = NAMES.iter().find(|&&(_, sig)| sig == self.0) {
+            return write!(f, "SIG{name}");
         }
-        match sig - RTMIN {
+        let n = self.0.raw();
+        match n - RTMIN {
             0 => f.write_str("SIGRTMIN"),
-            k if (RTMIN..=MAX).contains(&sig) => write!(f, "SIGRTMIN+{k}"),
-            _ => write!(f, "signal {sig}"),
+            k if k > 0 => write!(f, "SIGRTMIN+{k}"),
+            _ => write!(f, "signal {n}"),
         }
     }
 }
 
-/// Parse a signal: `TERM`, `SIGterm`, `15`, `RTMIN+2`, `RTMAX-1`. `allow_zero`
-/// accepts `0` (used as "drop" on the right of `--map`).
-pub fn parse(s: &str, allow_zero: bool) -> Result<i32> {
+/// Parse a signal: `TERM`, `SIGterm`, `15`, `RTMIN+2`, `RTMAX-1`.
+pub fn parse(s: &str) -> Result<Signal> {
     let t = s.trim_ascii();
-    let n = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        t.parse().ok().filter(|&n| (n == 0 && allow_zero) || (1..=MAX).contains(&n))
+    let sig = if is_number(t) {
+        t.parse().ok().and_then(Signal::new)
     } else {
         by_name(strip_prefix_ci(t, "SIG").unwrap_or(t))
     };
-    n.ok_or_else(|| Error::config(format!("invalid signal '{s}'")))
+    sig.ok_or_else(|| Error::config(format!("invalid signal '{s}'")))
+}
+
+/// Parse the TO of a `--map` rule: a signal as [`parse`] takes it, or `0`
+/// (`None`: drop the signal).
+pub fn parse_map_to(s: &str) -> Result<Option<Signal>> {
+    let t = s.trim_ascii();
+    if is_number(t) && t.bytes().all(|b| b == b'0') { Ok(None) } else { parse(s).map(Some) }
+}
+
+/// Whether `t` is all ASCII digits (and not empty).
+fn is_number(t: &str) -> bool {
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `s` without `prefix`, compared ignoring ASCII case.
@@ -134,40 +137,48 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// A name without `SIG`, in any case: `TERM`, `RTMIN`, `RTMIN+2`, `RTMAX-1`.
-fn by_name(body: &str) -> Option<i32> {
-    if let Some((_, n)) = NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(body)) {
-        return Some(*n);
+fn by_name(body: &str) -> Option<Signal> {
+    if let Some(&(_, sig)) = NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(body)) {
+        return Some(sig);
     }
     let (base, sign, rest) = if let Some(rest) = strip_prefix_ci(body, "RTMIN") {
         (RTMIN, '+', rest)
     } else {
-        (MAX, '-', strip_prefix_ci(body, "RTMAX")?)
+        (RTMAX, '-', strip_prefix_ci(body, "RTMAX")?)
     };
     let off: i32 = if rest.is_empty() {
         0
     } else {
         let digits = rest.strip_prefix(sign)?;
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !is_number(digits) {
             return None;
         }
         digits.parse().ok()?
     };
     let n = if sign == '+' { base.checked_add(off)? } else { base - off };
-    (RTMIN..=MAX).contains(&n).then_some(n)
+    if (RTMIN..=RTMAX).contains(&n) { Signal::new(n) } else { None }
 }
 
 /// The `--map FROM:TO` table: what pidone forwards when it receives a signal.
 /// TO = 0 drops the signal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignalMap {
-    to: [u8; (MAX + 1) as usize],
+    /// By signal number (slot 0 unused): the signal to forward, `None` to drop.
+    to: [Option<Signal>; 65],
+}
+
+/// `sig`'s slot in [`SignalMap`]'s table.
+fn slot(sig: Signal) -> usize {
+    usize::try_from(sig.raw()).unwrap_or(0)
 }
 
 impl Default for SignalMap {
     fn default() -> Self {
-        let mut to = [0u8; (MAX + 1) as usize];
-        for (i, slot) in to.iter_mut().enumerate() {
-            *slot = i as u8;
+        let mut to = [None; 65];
+        for sig in Signal::all() {
+            if let Some(t) = to.get_mut(slot(sig)) {
+                *t = Some(sig);
+            }
         }
         SignalMap { to }
     }
@@ -178,12 +189,12 @@ impl SignalMap {
     pub fn add(&mut self, rule: &str) -> Result<()> {
         let (from, to) =
             rule.split_once(':').ok_or_else(|| Error::config(format!("invalid map '{rule}': expected FROM:TO")))?;
-        let from = parse(from, false)?;
-        let to = parse(to, true)?;
+        let from = parse(from)?;
+        let to = parse_map_to(to)?;
         // FROM must be a signal pidone forwards (contract section 2).
         let why = match from {
-            SIGKILL | SIGSTOP => Some("it cannot be caught, so pidone never receives it"),
-            SIGCHLD => Some("pidone reaps children on it and never receives it to forward"),
+            Signal::KILL | Signal::STOP => Some("it cannot be caught, so pidone never receives it"),
+            Signal::CHLD => Some("pidone reaps children on it and never receives it to forward"),
             f if FAULTS.contains(&f) => {
                 Some("a synchronous fault, raised only in the process that faulted, so pidone never receives it")
             }
@@ -192,21 +203,21 @@ impl SignalMap {
         if let Some(why) = why {
             return Err(Error::config(format!("cannot map {}: {why}", Name(from))));
         }
-        if let Some(slot) = self.to.get_mut(from as usize) {
-            *slot = to as u8;
+        if let Some(t) = self.to.get_mut(slot(from)) {
+            *t = to;
         }
         Ok(())
     }
 
-    /// What to forward for a received signal; 0 means drop it.
-    pub fn get(&self, sig: i32) -> i32 {
-        self.to.get(sig as usize).map_or(sig, |&t| i32::from(t))
+    /// What to forward for a received signal; `None` means drop it.
+    pub fn get(&self, sig: Signal) -> Option<Signal> {
+        self.to.get(slot(sig)).map_or(Some(sig), |&to| to)
     }
 }
 
 /// Termination signals start the shutdown grace period.
-pub fn is_termination(sig: i32) -> bool {
-    matches!(sig, SIGTERM | SIGINT | SIGQUIT)
+pub fn is_termination(sig: Signal) -> bool {
+    matches!(sig, Signal::TERM | Signal::INT | Signal::QUIT)
 }
 
 #[cfg(test)]
@@ -228,12 +239,14 @@ mod tests {
             ("RTMAX-1", 63),
             ("winch", 28),
         ] {
-            assert_eq!(parse(s, false), Ok(n), "{s}");
+            assert_eq!(parse(s).map(Signal::raw), Ok(n), "{s}");
         }
         for s in ["", "0", "65", "-1", "FOO", "RTMIN+31", "RTMAX-31", "RTMIN-1", "RTMAX+1", "RTMIN+", "1e3", "SIG"] {
-            assert!(parse(s, false).is_err(), "{s}");
+            assert!(parse(s).is_err(), "{s}");
         }
-        assert_eq!(parse("0", true), Ok(0));
+        assert_eq!(parse_map_to("0"), Ok(None));
+        assert_eq!(parse_map_to(" 00 "), Ok(None));
+        assert_eq!(parse_map_to("quit"), Ok(Some(Signal::QUIT)));
     }
 
     #[test]
@@ -242,29 +255,30 @@ mod tests {
         m.add("TERM:QUIT").unwrap();
         m.add("28:0").unwrap();
         m.add("usr1:RTMIN+1").unwrap();
-        assert_eq!(m.get(15), 3);
-        assert_eq!(m.get(28), 0);
-        assert_eq!(m.get(10), 35);
-        assert_eq!(m.get(2), 2);
+        assert_eq!(m.get(Signal::TERM), Some(Signal::QUIT));
+        assert_eq!(m.get(Signal::WINCH), None);
+        assert_eq!(m.get(Signal::USR1), Signal::new(35));
+        assert_eq!(m.get(Signal::INT), Some(Signal::INT));
         assert!(m.add("TERM").is_err());
         assert!(m.add("KILL:TERM").is_err());
         for from in ["SEGV", "ill", "SIGTRAP", "ABRT", "IOT", "BUS", "FPE", "SYS", "11", "KILL", "STOP", "CHLD"] {
             let e = m.add(&format!("{from}:TERM")).unwrap_err().to_string();
             assert!(e.starts_with("cannot map SIG") && e.contains("never receives"), "{from}: {e}");
         }
-        assert_eq!(m.get(11), 11, "a refused rule changes nothing");
+        assert_eq!(m.get(Signal::SEGV), Some(Signal::SEGV), "a refused rule changes nothing");
         assert!(m.add("TERM:99").is_err());
     }
 
     #[test]
     fn names_round_trip() {
-        for sig in 1..=MAX {
-            if (32..RTMIN).contains(&sig) {
+        for sig in Signal::all() {
+            if (32..RTMIN).contains(&sig.raw()) {
                 continue;
             }
             let n = Name(sig).to_string();
-            assert_eq!(parse(&n, false), Ok(sig), "{n}");
+            assert_eq!(parse(&n), Ok(sig), "{n}");
         }
+        assert_eq!(Name(Signal::new(33).unwrap()).to_string(), "signal 33", "not named by glibc");
     }
 
     #[test]

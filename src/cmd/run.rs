@@ -21,7 +21,7 @@ pub fn main(opts: Run, base: Environment, defaults: SigSet) -> Result<i32> {
     // forwarded once the child runs.
     let inherited = sys::block_signals(signals::supervised()).map_err(|e| cannot("block signals", e))?;
     let sfd = sys::signalfd(signals::supervised()).map_err(|e| cannot("create a signalfd", e))?;
-    if let Some(sig) = opts.parent_death_signal.and_then(sys::Signal::new) {
+    if let Some(sig) = opts.parent_death_signal {
         // After blocking: the signal, when it comes, is read and forwarded like any other.
         sys::set_parent_death_signal(sig).map_err(|e| cannot("set the parent-death signal", e))?;
     }
@@ -71,7 +71,7 @@ fn wait_for(opts: &WaitOpts, signals: Option<BorrowedFd<'_>>) -> Result<()> {
         Ok(()) => Ok(()),
         Err(End::Timeout(msg)) => Err(Error::config(format!("{}: {msg}; the command was not started", opts.from))),
         Err(End::Signal(sig)) => Err(Error::new(
-            128 + sig,
+            128 + sig.raw(),
             format!("{}: {} received while waiting; the command was not started", opts.from, signals::Name(sig)),
         )),
         Err(End::Failed(msg)) => Err(Error::config(format!("{}: {msg}", opts.from))),

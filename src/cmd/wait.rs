@@ -5,7 +5,7 @@ use crate::error::{Error, Result, errno_text};
 use crate::log;
 use crate::probe::{self, End};
 use crate::signals;
-use crate::sys;
+use crate::sys::{self, Signal};
 use crate::user;
 use std::os::fd::AsFd;
 
@@ -16,8 +16,8 @@ pub enum Outcome {
     Ready,
     /// The deadline passed first (the reason is logged).
     TimedOut,
-    /// Signal N ended the wait.
-    Signal(i32),
+    /// This signal ended the wait.
+    Signal(Signal),
 }
 
 /// Wait for `opts.wait.targets`; an error is a usage error (a bad target) or

@@ -13,7 +13,7 @@ use super::target::{self, ProbeTarget};
 use crate::error::{Result, errno_text};
 use crate::log::{self, Shown};
 use crate::signals;
-use crate::sys;
+use crate::sys::{self, Signal};
 use crate::time::later;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::{Duration, Instant};
@@ -28,8 +28,8 @@ pub const PROGRESS: Duration = Duration::from_secs(5);
 pub enum End {
     /// The deadline passed; the failure names what is pending and why.
     Timeout(Failure),
-    /// Signal N arrived.
-    Signal(i32),
+    /// This signal arrived.
+    Signal(Signal),
     /// The signalfd could not be read.
     Failed(Failure),
 }
@@ -37,8 +37,11 @@ pub enum End {
 /// Signals that end a wait: every signal whose default action terminates the
 /// process. Child status, continue, urgent data, window size and the stop
 /// signals do not.
-pub fn ends_wait(sig: i32) -> bool {
-    !matches!(sig, signals::SIGCHLD | 18 | 20 | 21 | 22 | 23 | 28)
+pub fn ends_wait(sig: Signal) -> bool {
+    !matches!(
+        sig,
+        Signal::CHLD | Signal::CONT | Signal::TSTP | Signal::TTIN | Signal::TTOU | Signal::URG | Signal::WINCH
+    )
 }
 
 /// `tcp://db:5432 (connection refused), http://api/ (not tried yet)`.
@@ -65,7 +68,7 @@ fn sleep_watching(signals: Option<BorrowedFd<'_>>, d: Duration) -> std::result::
         return Ok(());
     }
     let sigs = sys::read_signals(fd.as_raw_fd()).map_err(failed)?;
-    for sig in sigs.from_others().map(sys::Signal::raw) {
+    for sig in sigs.from_others() {
         if ends_wait(sig) {
             return Err(End::Signal(sig));
         }
@@ -159,10 +162,10 @@ mod tests {
     #[test]
     fn which_signals_end_a_wait() {
         for sig in [1, 2, 3, 10, 12, 13, 14, 15, 34, 64] {
-            assert!(ends_wait(sig), "{sig}");
+            assert!(ends_wait(Signal::new(sig).unwrap()), "{sig}");
         }
         for sig in [17, 18, 20, 21, 22, 23, 28] {
-            assert!(!ends_wait(sig), "{sig}");
+            assert!(!ends_wait(Signal::new(sig).unwrap()), "{sig}");
         }
     }
 

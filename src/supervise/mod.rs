@@ -19,7 +19,7 @@ pub use spawn::spawn;
 use crate::config::SuperviseOpts;
 use crate::error::errno_text;
 use crate::log::{self, Shown};
-use crate::signals::{self, Name};
+use crate::signals::Name;
 use crate::sys::{self, Errno, Pid, PollSet, Recipient, Signal};
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -90,8 +90,8 @@ impl Supervisor {
                     continue;
                 }
             };
-            for sig in sigs.from_others().map(Signal::raw) {
-                let done = if sig == signals::SIGCHLD { self.reap(true) } else { self.handle(Event::Signal(sig)) };
+            for sig in sigs.from_others() {
+                let done = if sig == Signal::CHLD { self.reap(true) } else { self.handle(Event::Signal(sig)) };
                 if let Some(code) = done {
                     return code;
                 }
@@ -220,8 +220,7 @@ impl Supervisor {
             }
             Action::SignalLeftovers { sig, skip_child_group } => {
                 let skip = skip_child_group.then_some(self.child);
-                let signal = Signal::new(sig)?;
-                let done = procs::signal_leftovers(signal, self.pid1, self.child, skip);
+                let done = procs::signal_leftovers(sig, self.pid1, self.child, skip);
                 let now = Instant::now();
                 let (left, sent) = (Remaining(done.left), Count(done.sent));
                 match self.machine.deadline() {
@@ -258,13 +257,12 @@ impl Supervisor {
         None
     }
 
-    fn forward(&mut self, sig: i32, to: Route) {
-        let Some(signal) = Signal::new(sig) else { return };
+    fn forward(&mut self, sig: Signal, to: Route) {
         let (target, what) = match to {
             Route::Group => (Recipient::Group(self.child), "process group"),
             Route::Child => (Recipient::Process(self.child), "pid"),
         };
-        match sys::kill(target, signal) {
+        match sys::kill(target, sig) {
             Ok(()) => log::info!("forwarded {} to {what} {}", Name(sig), self.child),
             Err(Errno::ESRCH) => log::debug!("{} not forwarded: {what} {} is gone", Name(sig), self.child),
             Err(e) => log::warning!("cannot forward {} to {what} {}: {}", Name(sig), self.child, errno_text(e)),

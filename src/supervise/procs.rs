@@ -136,7 +136,7 @@ pub fn gets_hup(p: &Proc, own_tty: i32) -> bool {
 /// SIGCONT, so a stopped process can run its handler.
 pub fn signal_leftovers(sig: Signal, pid1: bool, child_pgrp: Pid, skip_pgrp: Option<Pid>) -> Signalled {
     let Some(procs) = scan() else {
-        log::debug!("/proc unusable: sending {} without a process list", Name(sig.raw()));
+        log::debug!("/proc unusable: sending {} without a process list", Name(sig));
         let target = if pid1 { Recipient::Everyone } else { Recipient::Group(child_pgrp) };
         send_logged(target, sig);
         send_logged(target, Signal::CONT);
@@ -157,7 +157,7 @@ pub fn signal_leftovers(sig: Signal, pid1: bool, child_pgrp: Pid, skip_pgrp: Opt
                 out.first_denied.get_or_insert(p.pid);
                 continue;
             }
-            Err(e) => log::debug!("kill({to}, {}) failed: {}", Name(sig.raw()), errno_text(e)),
+            Err(e) => log::debug!("kill({to}, {}) failed: {}", Name(sig), errno_text(e)),
             Ok(()) => {}
         }
         if gets_hup(p, own_tty) {
@@ -171,7 +171,7 @@ pub fn signal_leftovers(sig: Signal, pid1: bool, child_pgrp: Pid, skip_pgrp: Opt
 /// [`sys::kill`], logging a failure (a process may be gone already).
 fn send_logged(to: Recipient, sig: Signal) {
     if let Err(e) = sys::kill(to, sig) {
-        log::debug!("kill({to}, {}) failed: {}", Name(sig.raw()), errno_text(e));
+        log::debug!("kill({to}, {}) failed: {}", Name(sig), errno_text(e));
     }
 }
 

@@ -11,12 +11,13 @@
 
 use crate::config::Forward;
 use crate::signals::{self, SignalMap};
+use crate::sys::Signal;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// pidone received this signal.
-    Signal(i32),
+    Signal(Signal),
     /// The main child was reaped with this exit code (0-255, 128+N for signals);
     /// `others_left` tells whether any other process is left to wait for:
     /// pidone's children or, as PID 1, any process of the namespace.
@@ -39,15 +40,15 @@ pub enum Route {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Send this (already mapped) signal to the main child or its group.
-    Forward { sig: i32, to: Route },
+    Forward { sig: Signal, to: Route },
     /// The stop signal `sig` is held for `delay` (`--stop-delay`) before it
     /// is forwarded; nothing to send now.
-    Hold { sig: i32, delay: Duration },
+    Hold { sig: Signal, delay: Duration },
     /// Send `sig` once to every remaining process that was not already sent
     /// the stop signal (`skip_child_group`: the child's group was), then
     /// SIGCONT so a stopped one can run its handler; one that holds a
     /// terminal of its own also gets SIGHUP, as from a closing terminal.
-    SignalLeftovers { sig: i32, skip_child_group: bool },
+    SignalLeftovers { sig: Signal, skip_child_group: bool },
     /// SIGKILL every remaining process.
     KillAll,
     /// Exit pidone with this code.
@@ -59,7 +60,7 @@ enum Phase {
     /// The main child runs; no stop signal yet.
     Running,
     /// The stop signal `sig` (as received) is held until `until`.
-    Delaying { sig: i32, until: Instant },
+    Delaying { sig: Signal, until: Instant },
     /// A stop signal was forwarded; the main child still runs.
     Stopping,
     /// The main child is gone; waiting for the rest.
@@ -142,7 +143,7 @@ impl Shutdown {
     }
 
     /// `--forward`: where `sig` (already mapped) goes.
-    fn route(&self, sig: i32) -> Route {
+    fn route(&self, sig: Signal) -> Route {
         match self.rules.forward {
             Forward::Group => Route::Group,
             Forward::Child => Route::Child,
@@ -151,10 +152,10 @@ impl Shutdown {
         }
     }
 
-    /// Forward the received signal `sig` in its mapped form; a stop signal is
-    /// followed by SIGCONT to the same target.
-    fn forward(&mut self, sig: i32) -> Vec<Action> {
-        let mapped = self.rules.map.get(sig);
+    /// Forward the received signal `sig` in its mapped form (nothing when
+    /// `--map` drops it); a stop signal is followed by SIGCONT to the same target.
+    fn forward(&mut self, sig: Signal) -> Vec<Action> {
+        let Some(mapped) = self.rules.map.get(sig) else { return Vec::new() };
         let to = self.route(mapped);
         if to == Route::Child && self.code.is_some() {
             // The main child is gone: its pid may belong to another process now.
@@ -162,8 +163,8 @@ impl Shutdown {
         }
         let mut out = vec![Action::Forward { sig: mapped, to }];
         let stop = signals::is_termination(sig) || signals::is_termination(mapped);
-        if stop && !matches!(mapped, signals::SIGCONT | signals::SIGKILL) {
-            out.push(Action::Forward { sig: signals::SIGCONT, to });
+        if stop && !matches!(mapped, Signal::CONT | Signal::KILL) {
+            out.push(Action::Forward { sig: Signal::CONT, to });
         }
         if signals::is_termination(sig) && to == Route::Group {
             self.group_stopped = true;
@@ -172,14 +173,14 @@ impl Shutdown {
     }
 
     /// Forward the stop signal `sig` now; the grace deadline starts.
-    fn stop(&mut self, sig: i32, now: Instant) -> Vec<Action> {
+    fn stop(&mut self, sig: Signal, now: Instant) -> Vec<Action> {
         self.phase = Phase::Stopping;
         self.start_deadline(self.rules.grace, now);
         self.forward(sig)
     }
 
-    fn on_signal(&mut self, sig: i32, now: Instant) -> Vec<Action> {
-        if self.rules.map.get(sig) == 0 {
+    fn on_signal(&mut self, sig: Signal, now: Instant) -> Vec<Action> {
+        if self.rules.map.get(sig).is_none() {
             return Vec::new();
         }
         if !signals::is_termination(sig) {
@@ -225,11 +226,10 @@ impl Shutdown {
         if self.deadline.is_some_and(|d| d <= now) {
             return self.on_deadline(now);
         }
-        let term = self.rules.map.get(signals::SIGTERM);
-        if term == 0 {
+        let Some(term) = self.rules.map.get(Signal::TERM) else {
             // TERM is mapped to 0: leftovers get nothing until the SIGKILL.
             return Vec::new();
-        }
+        };
         vec![Action::SignalLeftovers { sig: term, skip_child_group: self.group_stopped }]
     }
 
@@ -244,7 +244,7 @@ impl Shutdown {
         if self.phase == Phase::Killing {
             // The SIGKILLed processes did not all go away in time: give up on them.
             self.deadline = None;
-            return vec![Action::Exit(self.code.unwrap_or(128 + signals::SIGKILL))];
+            return vec![Action::Exit(self.code.unwrap_or(128 + Signal::KILL.raw()))];
         }
         self.phase = Phase::Killing;
         self.deadline = now.checked_add(KILL_WAIT);
@@ -257,8 +257,12 @@ mod tests {
     use super::*;
 
     const GRACE: Duration = Duration::from_secs(8);
-    const TERM: i32 = signals::SIGTERM;
-    const CONT: i32 = signals::SIGCONT;
+    const HUP: Signal = Signal::HUP;
+    const INT: Signal = Signal::INT;
+    const QUIT: Signal = Signal::QUIT;
+    const USR1: Signal = Signal::USR1;
+    const TERM: Signal = Signal::TERM;
+    const CONT: Signal = Signal::CONT;
 
     fn rules(grace: Option<Duration>, forward: Forward) -> Rules {
         Rules { grace, stop_delay: Duration::ZERO, map: SignalMap::default(), forward }
@@ -282,12 +286,12 @@ mod tests {
         with(Rules { stop_delay: delay, ..rules(grace, Forward::Auto) })
     }
 
-    fn fwd(sig: i32, to: Route) -> Action {
+    fn fwd(sig: Signal, to: Route) -> Action {
         Action::Forward { sig, to }
     }
 
     /// A stop signal's forwarding: the signal, then SIGCONT, to the same target.
-    fn stop_fwd(sig: i32, to: Route) -> Vec<Action> {
+    fn stop_fwd(sig: Signal, to: Route) -> Vec<Action> {
         vec![fwd(sig, to), fwd(CONT, to)]
     }
 
@@ -309,7 +313,7 @@ mod tests {
     fn idle_has_no_deadline_and_plain_signals_only_forward() {
         let (mut s, t) = machine();
         assert_eq!(s.deadline(), None);
-        assert_eq!(s.step(Event::Signal(10), t), vec![fwd(10, Route::Group)]);
+        assert_eq!(s.step(Event::Signal(USR1), t), vec![fwd(USR1, Route::Group)]);
         assert_eq!(s.deadline(), None);
     }
 
@@ -356,7 +360,7 @@ mod tests {
         assert_eq!(s.deadline(), Some(t + GRACE));
         let later = t + secs(3);
         assert_eq!(s.step(Event::Signal(TERM), later), stop_fwd(TERM, Route::Group));
-        assert_eq!(s.step(Event::Signal(2), later), stop_fwd(2, Route::Group));
+        assert_eq!(s.step(Event::Signal(INT), later), stop_fwd(INT, Route::Group));
         assert_eq!(s.deadline(), Some(t + GRACE));
     }
 
@@ -447,11 +451,11 @@ mod tests {
         map.add("TERM:QUIT").unwrap();
         map.add("INT:0").unwrap();
         let (mut s, t) = with(Rules { map, ..rules(Some(GRACE), Forward::Group) });
-        assert_eq!(s.step(Event::Signal(2), t), vec![]);
+        assert_eq!(s.step(Event::Signal(INT), t), vec![]);
         assert_eq!(s.deadline(), None, "a dropped INT does not start the grace");
-        assert_eq!(s.step(Event::Signal(TERM), t), stop_fwd(3, Route::Group));
+        assert_eq!(s.step(Event::Signal(TERM), t), stop_fwd(QUIT, Route::Group));
         let acts = s.step(Event::MainExited { code: 131, others_left: true }, t);
-        assert_eq!(acts, vec![Action::SignalLeftovers { sig: 3, skip_child_group: true }]);
+        assert_eq!(acts, vec![Action::SignalLeftovers { sig: QUIT, skip_child_group: true }]);
     }
 
     #[test]
@@ -468,12 +472,12 @@ mod tests {
         let (mut s, t) = machine();
         s.step(Event::MainExited { code: 0, others_left: true }, t);
         assert_eq!(s.step(Event::Signal(TERM), t), vec![]);
-        assert_eq!(s.step(Event::Signal(1), t), vec![fwd(1, Route::Group)], "group mode: the group may live on");
+        assert_eq!(s.step(Event::Signal(HUP), t), vec![fwd(HUP, Route::Group)], "group mode: the group may live on");
         assert_eq!(s.deadline(), Some(t + GRACE));
         // In auto mode HUP goes to the main child, which is gone (its pid may be reused).
         let (mut s, t) = defaults();
         s.step(Event::MainExited { code: 0, others_left: true }, t);
-        assert_eq!(s.step(Event::Signal(1), t), vec![]);
+        assert_eq!(s.step(Event::Signal(HUP), t), vec![]);
     }
 
     #[test]
@@ -485,12 +489,12 @@ mod tests {
     #[test]
     fn forward_auto_sends_stop_signals_to_the_group_and_others_to_the_child() {
         let (mut s, t) = defaults();
-        for sig in [1, 10, 12, 21, 28, 35] {
-            assert_eq!(s.step(Event::Signal(sig), t), vec![fwd(sig, Route::Child)], "signal {sig}");
+        for sig in [HUP, USR1, Signal::USR2, Signal::TTIN, Signal::WINCH, Signal::new(35).unwrap()] {
+            assert_eq!(s.step(Event::Signal(sig), t), vec![fwd(sig, Route::Child)], "{sig:?}");
         }
         assert_eq!(s.step(Event::Signal(TERM), t), stop_fwd(TERM, Route::Group));
-        assert_eq!(s.step(Event::Signal(2), t), stop_fwd(2, Route::Group));
-        assert_eq!(s.step(Event::Signal(3), t), stop_fwd(3, Route::Group));
+        assert_eq!(s.step(Event::Signal(INT), t), stop_fwd(INT, Route::Group));
+        assert_eq!(s.step(Event::Signal(QUIT), t), stop_fwd(QUIT, Route::Group));
     }
 
     #[test]
@@ -500,18 +504,18 @@ mod tests {
         map.add("TERM:USR1").unwrap();
         let (mut s, t) = with(Rules { map, ..rules(None, Forward::Auto) });
         // HUP forwarded as QUIT: a stop signal, so the group, with SIGCONT.
-        assert_eq!(s.step(Event::Signal(1), t), stop_fwd(3, Route::Group));
+        assert_eq!(s.step(Event::Signal(HUP), t), stop_fwd(QUIT, Route::Group));
         // TERM forwarded as USR1: the main child only (still the shutdown, with SIGCONT).
-        assert_eq!(s.step(Event::Signal(TERM), t), stop_fwd(10, Route::Child));
+        assert_eq!(s.step(Event::Signal(TERM), t), stop_fwd(USR1, Route::Child));
     }
 
     #[test]
     fn group_and_child_modes_keep_their_meaning_for_every_signal() {
         let (mut s, t) = with(rules(None, Forward::Group));
-        assert_eq!(s.step(Event::Signal(1), t), vec![fwd(1, Route::Group)]);
+        assert_eq!(s.step(Event::Signal(HUP), t), vec![fwd(HUP, Route::Group)]);
         assert_eq!(s.step(Event::Signal(TERM), t), stop_fwd(TERM, Route::Group));
         let (mut s, t) = with(rules(None, Forward::Child));
-        assert_eq!(s.step(Event::Signal(1), t), vec![fwd(1, Route::Child)]);
+        assert_eq!(s.step(Event::Signal(HUP), t), vec![fwd(HUP, Route::Child)]);
         assert_eq!(s.step(Event::Signal(TERM), t), stop_fwd(TERM, Route::Child));
     }
 
@@ -523,8 +527,8 @@ mod tests {
         map.add("TERM:KILL").unwrap();
         map.add("INT:CONT").unwrap();
         let (mut s, t) = with(Rules { map, ..rules(None, Forward::Auto) });
-        assert_eq!(s.step(Event::Signal(TERM), t), vec![fwd(9, Route::Child)]);
-        assert_eq!(s.step(Event::Signal(2), t), vec![fwd(CONT, Route::Child)]);
+        assert_eq!(s.step(Event::Signal(TERM), t), vec![fwd(Signal::KILL, Route::Child)]);
+        assert_eq!(s.step(Event::Signal(INT), t), vec![fwd(CONT, Route::Child)]);
     }
 
     #[test]
@@ -532,7 +536,7 @@ mod tests {
         let (mut s, t) = delayed(Some(secs(5)), secs(2));
         assert_eq!(s.step(Event::Signal(TERM), t), vec![Action::Hold { sig: TERM, delay: secs(2) }]);
         assert_eq!(s.deadline(), Some(t + secs(2)), "wake up when the delay ends");
-        assert_eq!(s.step(Event::Signal(1), t + secs(1)), vec![fwd(1, Route::Child)], "others pass");
+        assert_eq!(s.step(Event::Signal(HUP), t + secs(1)), vec![fwd(HUP, Route::Child)], "others pass");
         assert_eq!(s.step(Event::Deadline, t + secs(1)), vec![], "not yet");
         assert_eq!(s.step(Event::Deadline, t + secs(2)), stop_fwd(TERM, Route::Group));
         assert_eq!(s.deadline(), Some(t + secs(7)), "the grace starts when the delay ends");
@@ -549,7 +553,7 @@ mod tests {
         map.add("TERM:QUIT").unwrap();
         let (mut s, t) = with(Rules { map, stop_delay: secs(1), ..rules(None, Forward::Auto) });
         assert_eq!(s.step(Event::Signal(TERM), t), vec![Action::Hold { sig: TERM, delay: secs(1) }]);
-        assert_eq!(s.step(Event::Deadline, t + secs(1)), stop_fwd(3, Route::Group));
+        assert_eq!(s.step(Event::Deadline, t + secs(1)), stop_fwd(QUIT, Route::Group));
     }
 
     #[test]
@@ -557,7 +561,7 @@ mod tests {
         let (mut s, t) = delayed(Some(secs(5)), secs(2));
         s.step(Event::Signal(TERM), t);
         let second = t + ms(500);
-        assert_eq!(s.step(Event::Signal(2), second), stop_fwd(2, Route::Group));
+        assert_eq!(s.step(Event::Signal(INT), second), stop_fwd(INT, Route::Group));
         assert_eq!(s.deadline(), Some(second + secs(5)), "the grace starts with the forwarding");
         assert_eq!(s.step(Event::Deadline, t + secs(2)), vec![], "the delay's end is no event any more");
     }

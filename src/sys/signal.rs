@@ -17,13 +17,47 @@ const MAX: i32 = 64;
 pub struct Signal(u8);
 
 impl Signal {
+    // The standard signals by the kernel's numbers; 32 to 64 are real-time.
     pub const HUP: Signal = Signal(1);
+    pub const INT: Signal = Signal(2);
+    pub const QUIT: Signal = Signal(3);
+    pub const ILL: Signal = Signal(4);
+    pub const TRAP: Signal = Signal(5);
+    pub const ABRT: Signal = Signal(6);
+    pub const BUS: Signal = Signal(7);
+    pub const FPE: Signal = Signal(8);
     pub const KILL: Signal = Signal(9);
+    pub const USR1: Signal = Signal(10);
+    pub const SEGV: Signal = Signal(11);
+    pub const USR2: Signal = Signal(12);
+    pub const PIPE: Signal = Signal(13);
+    pub const ALRM: Signal = Signal(14);
+    pub const TERM: Signal = Signal(15);
+    pub const STKFLT: Signal = Signal(16);
+    pub const CHLD: Signal = Signal(17);
     pub const CONT: Signal = Signal(18);
+    pub const STOP: Signal = Signal(19);
+    pub const TSTP: Signal = Signal(20);
+    pub const TTIN: Signal = Signal(21);
+    pub const TTOU: Signal = Signal(22);
+    pub const URG: Signal = Signal(23);
+    pub const XCPU: Signal = Signal(24);
+    pub const XFSZ: Signal = Signal(25);
+    pub const VTALRM: Signal = Signal(26);
+    pub const PROF: Signal = Signal(27);
+    pub const WINCH: Signal = Signal(28);
+    pub const IO: Signal = Signal(29);
+    pub const PWR: Signal = Signal(30);
+    pub const SYS: Signal = Signal(31);
 
     /// `n` as a signal, or `None` outside 1..=64 (0 is "no signal").
     pub fn new(n: i32) -> Option<Signal> {
         if (1..=MAX).contains(&n) { u8::try_from(n).ok().map(Signal) } else { None }
+    }
+
+    /// Every signal, 1 to 64 in order.
+    pub fn all() -> impl Iterator<Item = Signal> {
+        (1..=MAX).filter_map(Signal::new)
     }
 
     pub fn raw(self) -> i32 {
@@ -159,7 +193,7 @@ pub fn read_signals(fd: RawFd) -> Result<Signals, Errno> {
 /// (async-signal-safe).
 fn set_disposition(set: SigSet, handler: libc::sighandler_t) -> SigSet {
     let mut was_default = SigSet::EMPTY;
-    for sig in (1..=MAX).filter_map(Signal::new).filter(|&s| set.contains(s)) {
+    for sig in Signal::all().filter(|&s| set.contains(s)) {
         // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" action.
         let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
         new.sa_sigaction = handler;
