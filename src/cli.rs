@@ -512,7 +512,8 @@ pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a std::ffi::OsStr>) -
         }
         let upper = name.to_ascii_uppercase();
         let near = |k: &&String| {
-            let prefix = upper.starts_with(&format!("{k}_")) || (k.starts_with(upper.as_str()) && upper.len() > 7);
+            let prefix = upper.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with('_'))
+                || (k.starts_with(upper.as_str()) && upper.len() > 7);
             let edits = if upper.len() <= k.len() + 2 { edit_distance(upper.as_bytes(), k.as_bytes()) } else { 3 };
             // Fewer edits first, then the longer shared prefix.
             (edits <= 2 || prefix).then_some((edits, usize::MAX - k.len()))
