@@ -30,11 +30,10 @@ pub fn connect_unix(path: &std::path::Path, timeout: std::time::Duration) -> std
     let sock = unsafe { OwnedFd::from_raw_fd(fd) };
     // A zero timeval means "no timeout": never less than 1 µs.
     // The field types differ between targets (32-bit on armv7 in the libc
-    // crate): held to what an i32 holds (68 years), they fit them all.
-    let secs = timeout.as_secs().min(i32::MAX as u64);
-    let micros = timeout.subsec_micros().max(u32::from(timeout.is_zero()));
-    let tv =
-        libc::timeval { tv_sec: secs.try_into().unwrap_or_default(), tv_usec: micros.try_into().unwrap_or_default() };
+    // crate): as i32s (68 years at most), they convert into every one.
+    let secs = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
+    let micros = i32::try_from(timeout.subsec_micros().max(u32::from(timeout.is_zero()))).unwrap_or(0);
+    let tv = libc::timeval { tv_sec: secs.into(), tv_usec: micros.into() };
     let tv_len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
     // SAFETY: tv is a live timeval and its size is passed.
     let rc = unsafe {
