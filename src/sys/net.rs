@@ -29,10 +29,11 @@ pub fn connect_unix(path: &std::path::Path, timeout: std::time::Duration) -> std
     // SAFETY: the kernel just returned this descriptor and nothing else owns it.
     let sock = unsafe { OwnedFd::from_raw_fd(fd) };
     // A zero timeval means "no timeout": never less than 1 µs.
-    let tv = libc::timeval {
-        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_usec: libc::suseconds_t::from(timeout.subsec_micros().max(u32::from(timeout.is_zero()))),
-    };
+    // The field types differ between targets (32-bit on armv7 in the libc
+    // crate): as i32s (68 years at most), they convert into every one.
+    let secs = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
+    let micros = i32::try_from(timeout.subsec_micros().max(u32::from(timeout.is_zero()))).unwrap_or(0);
+    let tv = libc::timeval { tv_sec: secs.into(), tv_usec: micros.into() };
     let tv_len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
     // SAFETY: tv is a live timeval and its size is passed.
     let rc = unsafe {
