@@ -39,7 +39,6 @@ use cmd::probe::Health;
 use cmd::wait::Outcome;
 use config::Mode;
 use std::ffi::OsString;
-use std::io::Write;
 
 /// How a mode ended, before it becomes an exit code.
 enum Ended {
@@ -113,7 +112,7 @@ fn exit_code(probe_mode: bool, ended: error::Result<Ended>) -> i32 {
 
 /// `--help`, `--version` and `-l`: the text on stdout, exit 0.
 fn print(text: &str) -> error::Result<Ended> {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let _ = sys::write_all(sys::Stream::Out, text.as_bytes());
     Ok(Ended::Code(0))
 }
 

@@ -3,7 +3,6 @@
 //! Lines are `pidone: LEVEL: message`, or one JSON object a line with
 //! `--log-format json`. stdout is never used: it belongs to the app and to results.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,7 +83,7 @@ pub fn write(level: Level, msg: &str) {
     } else {
         format!("pidone: {}: {}\n", level.name(), Printable(msg))
     };
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let _ = crate::sys::write_all(crate::sys::Stream::Err, line.as_bytes());
 }
 
 /// Append `since_epoch` as RFC 3339 UTC with milliseconds:

@@ -730,3 +730,31 @@ fn an_unset_reference_is_reported_without_its_name() {
     assert_eq!((code(out.status), stdout(&out).as_str()), (0, "p4ss"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("c4n4ry"), "{}", stderr(&out));
 }
+
+/// `pidone env` prints in one unbuffered write: a full device is an error
+/// (125), a closed stdout takes the text without one, as std's stdout does.
+#[test]
+fn printing_to_a_full_stdout_fails_and_to_a_closed_one_does_not() {
+    let dir = TempDir::new("stdout");
+    let file = dir.join("a.env");
+    std::fs::write(&file, "A=1\n").unwrap();
+    let cmd = || {
+        let mut c = env_cmd([std::ffi::OsStr::new("--env-file"), file.as_os_str()]);
+        c.env_clear().env("PIDONE_ALLOW_ROOT", "1").stdin(Stdio::null()).stderr(Stdio::null());
+        c
+    };
+    let mut c = cmd();
+    c.stdout(std::fs::File::create("/dev/full").unwrap());
+    assert_eq!(code(Running::spawn(c).wait(T)), 125);
+
+    let mut c = cmd();
+    use std::os::unix::process::CommandExt;
+    // SAFETY: close(2) is async-signal-safe.
+    unsafe {
+        c.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        })
+    };
+    assert_eq!(code(Running::spawn(c).wait(T)), 0);
+}

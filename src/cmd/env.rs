@@ -5,7 +5,6 @@ use crate::config::EnvCmd;
 use crate::env::{self, Environment};
 use crate::error::{Error, Result, io_text};
 use crate::sys::{self, SigSet};
-use std::io::Write;
 
 /// Print what was loaded (returns once printed), or exec the command (returns
 /// only its failure). `defaults`: the signals pidone ignores for itself that
@@ -17,10 +16,7 @@ pub fn main(opts: EnvCmd, base: Environment, defaults: SigSet) -> Result<()> {
     let loader = env::load(&opts.env, base)?;
     if opts.command.is_empty() {
         let out = if opts.check { env::names(&loader) } else { env::render(&loader, opts.format)? };
-        let mut stdout = std::io::stdout().lock();
-        return stdout
-            .write_all(&out)
-            .and_then(|()| stdout.flush())
+        return sys::write_all(sys::Stream::Out, &out)
             .map_err(|e| Error::config(format!("cannot write to stdout: {}", io_text(&e))));
     }
     let program = super::prepare(loader.finish()?, &opts.user, &opts.command)?;

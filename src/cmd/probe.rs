@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::probe::target::{self, Check, ProbeTarget};
 use crate::probe::{Expect, HttpCheck, parse_header, probe_line};
 use crate::user;
-use std::io::Write;
 
 /// What the check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +21,7 @@ pub fn main(opts: Probe) -> Result<Health> {
     user::drop_for_checks(std::env::var("PIDONE_USER").ok().as_deref()).map_err(|e| e.context("probe"))?;
     let (ok, line) = probe_line(&target, &spec, timeout);
     // The line names the target: escaped like every message.
-    let _ = writeln!(std::io::stdout().lock(), "{}", crate::log::Printable(&line));
+    let _ = crate::sys::write_all(crate::sys::Stream::Out, format!("{}\n", crate::log::Printable(&line)).as_bytes());
     Ok(if ok { Health::Healthy } else { Health::Unhealthy })
 }
 

@@ -48,6 +48,39 @@ pub fn read_up_to(mut file: &std::fs::File, hint: usize, cap: usize) -> std::io:
     Ok(out)
 }
 
+/// The standard streams pidone writes: its output (`--help`, `pidone env`,
+/// `probe`'s line) and its log.
+#[derive(Debug, Clone, Copy)]
+pub enum Stream {
+    Out,
+    Err,
+}
+
+/// Write all of `bytes` to `stream` at once, unbuffered, going on after a
+/// signal or a short write. A closed stream (EBADF) takes the bytes without an
+/// error, as std's `stdout()` and `stderr()` do.
+pub fn write_all(stream: Stream, mut bytes: &[u8]) -> std::io::Result<()> {
+    let fd = match stream {
+        Stream::Out => libc::STDOUT_FILENO,
+        Stream::Err => libc::STDERR_FILENO,
+    };
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is valid for reads of its length; a closed or bad
+        // descriptor is an error return.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        match usize::try_from(n) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(_) => match Errno::last() {
+                Errno::EINTR => {}
+                Errno::EBADF => return Ok(()),
+                e => return Err(e.into()),
+            },
+        }
+    }
+    Ok(())
+}
+
 /// Close every descriptor from `first` to `last` inclusive.
 pub fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     if first > last {
