@@ -153,18 +153,11 @@ pub(crate) fn render(loader: &Loader, format: EnvFormat) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// The hash index against a plain list: random sets, removes and gets
-    /// over a few hundred names (so the table grows, names come back after
-    /// a remove, and probes run over taken slots) agree at every step.
     use crate::config::Source;
     use crate::test_support::TempDir;
 
     fn base(pairs: &[(&str, &str)]) -> Environment {
-        let mut e = Environment::default();
-        for (k, v) in pairs {
-            e.set(*k, *v);
-        }
-        e
+        Environment::from_pairs(pairs)
     }
 
     fn src(p: &Path) -> Source {
