@@ -16,6 +16,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import platform
 import select
 import shlex
@@ -525,7 +526,7 @@ def sc_probe(a, tmp, outdir):
             rss = [run_rusage(argv)[1] for _ in range(5)]
             out[name] = {"peak_rss_kb": median(rss), "rss_runs": rss, "rc_404": bad}
             if ours:  # while the server is up
-                out["_callgrind"][name.split()[0]] = callgrind(argv, tmp, "probe")
+                out["_callgrind"][name.split()[0]] = callgrind(argv, tmp, "probe", as_nobody=True)
         if ok:
             t = hyperfine_rounds(ok, a.rounds, a.probe_runs, 3, "probe", outdir)
             for name, v in t.items():
@@ -623,14 +624,19 @@ def sc_env_scale(a, tmp):
     return out
 
 
-def callgrind(argv, tmp, tag):
+def callgrind(argv, tmp, tag, as_nobody=False):
     """Instructions executed by argv's own process (not its children:
     --trace-children=no, and only the total of argv's pid is counted).
     Deterministic: the same binary gives the same count on any load."""
-    d = tempfile.mkdtemp(dir=tmp, prefix=f"cg-{tag}-")
+    # A probe started as root drops to 65534 before it connects, and callgrind
+    # could not write its file any more: `as_nobody` runs the whole thing as
+    # 65534 (the probe then has nothing to drop), in a directory it can write.
+    d = tempfile.mkdtemp(prefix=f"pidone-cg-{tag}-")
+    os.chmod(d, 0o777)
+    user = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"] if as_nobody else []
     # A fixed, small environment: pidone copies and indexes its environment
     # and searches PATH, so the count would otherwise follow the caller's.
-    p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/cg.%p"] + argv,
+    p = subprocess.run(user + ["valgrind", "--tool=callgrind", f"--callgrind-out-file={d}/cg.%p"] + argv,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60, cwd=d,
                        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root", "LANG": "C"})
     err = p.stderr.decode(errors="replace")
@@ -639,6 +645,7 @@ def callgrind(argv, tmp, tag):
         if line.startswith("==") and "Command:" in line:
             main_pid = line.split("==")[1]
             break
+    shutil.rmtree(d, ignore_errors=True)
     for line in err.splitlines():
         if line.startswith(f"=={main_pid}==") and "Collected :" in line:
             return {"instructions": int(line.split(":")[1].replace(",", "")), "exit": p.returncode}
@@ -812,7 +819,7 @@ def render(R, a):
     out += ["", "| callgrind instructions, pidone's own process (machine-noise free) | "
             + " | ".join(variants()) + " |", "|---|" + "---|" * len(variants())]
     for key, label in (("run", "`--allow-root -- /bin/true` (not PID 1; the child not counted)"),
-                       ("probe", "`probe URL` (one healthy check)"),
+                       ("probe", "`probe URL` (one healthy check, run as uid 65534)"),
                        ("env", "`env --check`, 1,000 lines + 100 secrets")):
         out.append(f"| {label} | " + " | ".join(
             f(cg.get(n, {}).get(key, {}).get("instructions"), "{:,}", NA_NOT_BUILT) for n in variants()) + " |")
