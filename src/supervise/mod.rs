@@ -222,7 +222,7 @@ impl Supervisor {
                 let skip = skip_child_group.then_some(self.child);
                 let done = procs::signal_leftovers(sig, self.pid1, self.child, skip);
                 let now = Instant::now();
-                let (left, sent) = (Remaining(done.left), Count(done.sent));
+                let (left, sent) = (remaining(done.left), Count(done.sent));
                 match self.machine.deadline() {
                     Some(d) => log::info!(
                         "main process gone: waiting up to {} for {left} ({} sent now to {sent} of them)",
@@ -238,7 +238,7 @@ impl Supervisor {
                     log::warning!(
                         "cannot send {} to {} (pid {pid} among them): {}; waiting for them all the same",
                         Name(sig),
-                        Processes(Some(done.denied)),
+                        processes(Some(done.denied)),
                         errno_text(Errno::EPERM)
                     );
                 }
@@ -246,7 +246,7 @@ impl Supervisor {
             Action::KillAll => {
                 let n = procs::kill_all(self.pid1, self.child);
                 let grace = self.machine.window().unwrap_or_default();
-                log::warning!("grace period of {} is over: sent SIGKILL to {}", Shown(grace), Remaining(n));
+                log::warning!("grace period of {} is over: sent SIGKILL to {}", Shown(grace), remaining(n));
             }
             Action::Exit(code) => {
                 let code = if u8::try_from(code).is_ok_and(|c| self.success_codes.contains(&c)) { 0 } else { code };
@@ -283,15 +283,30 @@ impl fmt::Display for Started {
 }
 
 /// A number of processes for messages: `1 process`, `2 processes`, or
-/// `all processes` when /proc could not tell.
-struct Processes(Option<usize>);
+/// `all processes` when /proc could not tell; with `what`, `1 remaining
+/// process` and so on.
+struct Processes {
+    count: Option<usize>,
+    what: &'static str,
+}
+
+/// `1 process`, `2 processes`, `all processes`.
+fn processes(count: Option<usize>) -> Processes {
+    Processes { count, what: "" }
+}
+
+/// `1 remaining process`, `2 remaining processes`, `all remaining processes`.
+fn remaining(count: Option<usize>) -> Processes {
+    Processes { count, what: "remaining " }
+}
 
 impl fmt::Display for Processes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(1) => f.write_str("1 process"),
-            Some(n) => write!(f, "{n} processes"),
-            None => f.write_str("all processes"),
+        let what = self.what;
+        match self.count {
+            Some(1) => write!(f, "1 {what}process"),
+            Some(n) => write!(f, "{n} {what}processes"),
+            None => write!(f, "all {what}processes"),
         }
     }
 }
@@ -308,32 +323,19 @@ impl fmt::Display for Count {
     }
 }
 
-/// [`Processes`] still running: `1 remaining process`, `all remaining processes`.
-struct Remaining(Option<usize>);
-
-impl fmt::Display for Remaining {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(1) => f.write_str("1 remaining process"),
-            Some(n) => write!(f, "{n} remaining processes"),
-            None => f.write_str("all remaining processes"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn process_counts_are_pluralised() {
-        assert_eq!(Processes(Some(1)).to_string(), "1 process");
-        assert_eq!(Processes(Some(0)).to_string(), "0 processes");
-        assert_eq!(Processes(Some(2)).to_string(), "2 processes");
-        assert_eq!(Processes(None).to_string(), "all processes");
-        assert_eq!(Remaining(Some(1)).to_string(), "1 remaining process");
-        assert_eq!(Remaining(Some(3)).to_string(), "3 remaining processes");
-        assert_eq!(Remaining(None).to_string(), "all remaining processes");
+        assert_eq!(processes(Some(1)).to_string(), "1 process");
+        assert_eq!(processes(Some(0)).to_string(), "0 processes");
+        assert_eq!(processes(Some(2)).to_string(), "2 processes");
+        assert_eq!(processes(None).to_string(), "all processes");
+        assert_eq!(remaining(Some(1)).to_string(), "1 remaining process");
+        assert_eq!(remaining(Some(3)).to_string(), "3 remaining processes");
+        assert_eq!(remaining(None).to_string(), "all remaining processes");
         assert_eq!(Count(Some(2)).to_string(), "2");
         assert_eq!(Count(None).to_string(), "all");
     }
