@@ -133,6 +133,18 @@ pub fn refuse_setid() -> Result<()> {
     )))
 }
 
+/// Parse and resolve the user spec `text` that came from `from` (an option
+/// or a variable), its errors prefixed `FROM 'TEXT'`; the passwd table comes
+/// back too (root's home is read from it).
+fn resolve_named(text: &str, from: &dyn fmt::Display) -> Result<(UserSpec, Resolved, Table<User>)> {
+    let shown = spec::Printable(text);
+    let named = |e: Error| e.context(format_args!("{from} '{shown}'"));
+    let spec = spec::parse(text).map_err(named)?;
+    let users = db::users()?;
+    let resolved = resolve(&spec, &users, &db::groups()?).map_err(named)?;
+    Ok((spec, resolved, users))
+}
+
 /// `probe` and `wait` started as root (Docker runs HEALTHCHECK as the image's
 /// user, root in most images) drop to `user` (`$PIDONE_USER`), else to
 /// 65534:65534 (nobody), with no_new_privs, before they connect anywhere: a
@@ -147,12 +159,9 @@ pub fn drop_for_checks(user: Option<&str>) -> Result<()> {
     let creds = match user {
         None => nobody,
         Some(text) => {
-            let shown = spec::Printable(text);
-            let named = |e: Error| e.context(format_args!("PIDONE_USER '{shown}'"));
-            let spec = spec::parse(text).map_err(named)?;
-            let creds = resolve(&spec, &db::users()?, &db::groups()?).map_err(named)?.creds;
+            let (_, Resolved { creds, .. }, _) = resolve_named(text, &"PIDONE_USER")?;
             if creds.uid == 0 {
-                log::info!("PIDONE_USER '{shown}' is root: checking as uid 65534 instead");
+                log::info!("PIDONE_USER '{}' is root: checking as uid 65534 instead", spec::Printable(text));
                 nobody
             } else {
                 creds
@@ -187,11 +196,7 @@ pub fn apply(opts: &UserOpts) -> Result<Applied> {
         return Ok(Applied { home: None, root_home: String::new() });
     };
     let shown = spec::Printable(text);
-    let opt = |e: Error| e.context(format_args!("{from} '{shown}'"));
-    let spec = spec::parse(text).map_err(opt)?;
-    let users = db::users()?;
-    let groups = db::groups()?;
-    let Resolved { creds, home } = resolve(&spec, &users, &groups).map_err(opt)?;
+    let (spec, Resolved { creds, home }, users) = resolve_named(text, from)?;
     let creds = &creds;
     let what = Who(&spec.user, creds.uid);
     if creds.uid == 0 && !opts.allow_root {
