@@ -19,7 +19,13 @@ NIGHTLY_DATE ?= 2026-05-20
 NIGHTLY := $(shell grep -qs 'date = "$(NIGHTLY_DATE)"' "$$(rustc +nightly --print sysroot 2>/dev/null)/lib/rustlib/multirust-channel-manifest.toml" && echo nightly || echo nightly-$(NIGHTLY_DATE))
 TINY_BIN := $(DIST)/pidone-tiny
 TINY_DIR := target/tiny
-TINY_FLAGS := -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,--no-eh-frame-hdr \
+# The tiny build aborts on panic and never unwinds, yet std still links
+# libunwind.a, and the one shipped with Rust's musl targets brings musl's stdio
+# along (its debug printing names `stderr`, and with it comes the exit-time
+# flush of a FILE pidone never writes to). An empty archive found first stands
+# in for it (as target/cross/ARCH/libunwind.a does for the cross targets).
+NO_UNWIND := target/no-unwind/libunwind.a
+TINY_FLAGS := -Lnative=$(CURDIR)/$(dir $(NO_UNWIND)) -Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static -Cforce-unwind-tables=no -Clink-arg=-Wl,--no-eh-frame-hdr \
 	-Clink-arg=-Wl,-z,noseparate-code -Clink-arg=-Wl,-z,norelro -Clink-arg=-Wl,-z,common-page-size=64 -Clink-arg=-Wl,--build-id=none \
 	-Cllvm-args=-enable-machine-outliner=always
 
@@ -44,7 +50,10 @@ build: musl-target
 
 ## tiny: dist/pidone-tiny, std rebuilt for size with immediate-abort panics
 ## and rlsf's allocator in place of musl's mallocng (feature tlsf, src/heap.rs)
-tiny: nightly
+$(NO_UNWIND):
+	@mkdir -p $(dir $@) && printf '!<arch>\n' > $@
+
+tiny: nightly $(NO_UNWIND)
 	CARGO_PROFILE_RELEASE_STRIP=debuginfo RUSTFLAGS="$(TINY_FLAGS)" $(CARGO) +$(NIGHTLY) build --release --locked \
 		--target $(TARGET) -p pidone --features tlsf \
 		-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --target-dir $(TINY_DIR)
@@ -238,7 +247,7 @@ target/cross/%/libc.a: $(CROSS_APT_DIR)/debs.stamp
 	@printf '!<arch>\n' > target/cross/$*/libunwind.a
 	@cp target/cross/x-$*/usr/lib/$(muslarch.$*)/libc.a $@ && rm -rf target/cross/x-$*
 
-dist-deps: nightly target/cross/armv7/libc.a target/cross/riscv64/libc.a
+dist-deps: nightly $(NO_UNWIND) target/cross/armv7/libc.a target/cross/riscv64/libc.a
 	@rustup target list --toolchain stable --installed | grep -qx $(triple.arm64) || rustup target add --toolchain stable $(triple.arm64)
 	@for q in $(qemu.arm64) $(qemu.armv7) $(qemu.riscv64); do command -v $$q; done >/dev/null || { \
 		echo "installing qemu-user-static"; \

@@ -124,13 +124,13 @@ pub fn signalfd(set: SigSet) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Up to 32 signals read from a signalfd at once, in the order they came,
+/// Up to [`BATCH`] signals read from a signalfd at once, in the order they came,
 /// each with its sender.
 #[derive(Debug, Default)]
 pub struct Signals {
     /// (signal number, `ssi_pid`: the sender's pid as pidone sees it; 0 for
     /// the kernel and for senders outside pidone's PID namespace).
-    got: [(u8, u32); 32],
+    got: [(u8, u32); BATCH],
     len: usize,
     /// pidone's own pid when the batch was read.
     own: u32,
@@ -169,10 +169,15 @@ impl Signals {
     }
 }
 
-/// Read pending signals from a signalfd (blocks if none).
+/// How many signals one read of the signalfd takes. Any more stay queued and
+/// the descriptor stays readable, so the next read takes them. (A batch of 32,
+/// 4 KiB, was a page of stack zeroed on every read.)
+const BATCH: usize = 8;
+
+/// Read pending signals from a signalfd (blocks if none), up to [`BATCH`].
 pub fn read_signals(fd: RawFd) -> Result<Signals, Errno> {
     const SZ: usize = std::mem::size_of::<libc::signalfd_siginfo>();
-    let mut buf = [0u8; SZ * 32];
+    let mut buf = [0u8; SZ * BATCH];
     let n = loop {
         // SAFETY: buf is a live, writable buffer of the length passed.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
