@@ -3,7 +3,8 @@
 //! rlsf's TLSF allocator takes the place of musl's mallocng (what that saves is
 //! in docs/internals.md's size table). Allocation and free are O(1) and free
 //! blocks are coalesced, so a long-running PID 1 does not fragment; memory comes
-//! from the kernel in 64 KiB mmap pools that are reused, never returned.
+//! from the kernel at the program break, a page at a time, and is reused, never
+//! returned.
 //!
 //! Rust's allocations go through `#[global_allocator]`. The C library allocates
 //! too (`opendir` calls `calloc`, `closedir` calls `free`), so the C entry points
@@ -13,9 +14,9 @@
 //! other would corrupt both heaps.
 //!
 //! The lock around the heap is std's `Mutex` (a futex on Linux, as std's own
-//! locks are), and pools are mapped 64 KiB at a time, a multiple of every page
-//! size of the targets (4, 16 or 64 KiB): rlsf's own `GlobalTlsf` would lock
-//! with a pthread mutex and ask `sysconf` for the page size.
+//! locks are), and the heap grows in 4 KiB steps, which need no page size:
+//! rlsf's own `GlobalTlsf` would lock with a pthread mutex and ask `sysconf`
+//! for the page size.
 
 use rlsf::{FlexSource, FlexTlsf, GRANULARITY};
 use std::alloc::{GlobalAlloc, Layout};
@@ -23,9 +24,12 @@ use std::ptr::{NonNull, null_mut};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 #[global_allocator]
-static HEAP: Heap = Heap(Mutex::new(Pools(FlexTlsf::new(Mmap))));
+static HEAP: Heap = Heap(Mutex::new(Pools(FlexTlsf::new(Kernel { break_end: 0 }))));
 
-/// The size pools are mapped in, and the unit they grow by.
+/// The program break is raised this much at a time, at least.
+const BREAK_STEP: usize = 4 * 1024;
+/// A pool that cannot be at the break is mapped in multiples of this: a
+/// multiple of every page size of the targets (4, 16 or 64 KiB).
 const POOL: usize = 64 * 1024;
 
 /// The C entry points' alignment: at least malloc's (`max_align_t`, 16 on
@@ -33,15 +37,30 @@ const POOL: usize = 64 * 1024;
 /// records where its header is and `free` needs no alignment to find it.
 const C_ALIGN: usize = if GRANULARITY > 16 { GRANULARITY } else { 16 };
 
-/// Fresh memory from the kernel, in whole pools.
-struct Mmap;
+/// Fresh memory from the kernel. The heap is one pool at the program break,
+/// grown in place as it fills (as classic mallocs grow theirs), so the pages
+/// it holds are the pages it has used: rlsf keeps a sentinel block at the end
+/// of every pool, and in a pool mapped larger than needed that sentinel alone
+/// makes a page resident. When the break cannot move (something else moved
+/// it, or the kernel refuses), pools are mapped instead.
+struct Kernel {
+    /// Where the pool at the break ends (0: none yet). Only that pool grows.
+    break_end: usize,
+}
 
-// SAFETY: `alloc` returns a new private mapping of at least `min_size` bytes
-// that nothing else uses; the default methods (no growing, no returning)
-// promise nothing more.
-unsafe impl FlexSource for Mmap {
+// SAFETY: `alloc` returns memory nothing else uses: pages just added at the
+// program break (which only this allocator moves: musl's malloc is not
+// linked, and the break is checked before it is moved) or a new private
+// mapping; `realloc_inplace_grow` extends the pool at the break only, by pages
+// just added after it, and reports the new length.
+unsafe impl FlexSource for Kernel {
     unsafe fn alloc(&mut self, min_size: usize) -> Option<NonNull<[u8]>> {
-        let len = min_size.checked_add(POOL - 1)? & !(POOL - 1);
+        let len = round_up(min_size, BREAK_STEP)?;
+        if let Some(start) = grow_break(None, len) {
+            self.break_end = start + len;
+            return NonNull::new(std::ptr::slice_from_raw_parts_mut(start as *mut u8, len));
+        }
+        let len = round_up(min_size, POOL)?;
         let (prot, flags) = (libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS);
         // SAFETY: an anonymous mapping at an address the kernel picks touches
         // no existing memory.
@@ -52,16 +71,53 @@ unsafe impl FlexSource for Mmap {
         NonNull::new(std::ptr::slice_from_raw_parts_mut(p.cast::<u8>(), len))
     }
 
+    unsafe fn realloc_inplace_grow(&mut self, pool: NonNull<[u8]>, min_new_len: usize) -> Option<usize> {
+        let start = pool.cast::<u8>().as_ptr() as usize;
+        if start.checked_add(pool.len())? != self.break_end {
+            return None;
+        }
+        let new_len = round_up(min_new_len, BREAK_STEP)?;
+        grow_break(Some(self.break_end), new_len - pool.len())?;
+        self.break_end = start + new_len;
+        Some(new_len)
+    }
+
+    fn supports_realloc_inplace_grow(&self) -> bool {
+        true
+    }
+
     fn min_align(&self) -> usize {
         GRANULARITY
     }
 }
 
-/// rlsf's TLSF over [`Mmap`]: 28 size classes of 16 free lists each, for
+/// `n` rounded up to a multiple of `step` (a power of two).
+fn round_up(n: usize, step: usize) -> Option<usize> {
+    Some(n.checked_add(step - 1)? & !(step - 1))
+}
+
+/// Move the program break up by `len` bytes, from `from` when given (if the
+/// break is elsewhere, someone else moved it: it is left alone). Returns
+/// where the new bytes start.
+fn grow_break(from: Option<usize>, len: usize) -> Option<usize> {
+    // SAFETY: brk(0) moves nothing; it returns the current break.
+    let now = unsafe { libc::syscall(libc::SYS_brk, 0usize) } as usize;
+    if from.is_some_and(|f| f != now) || now % GRANULARITY != 0 {
+        return None;
+    }
+    let want = now.checked_add(len)?;
+    // SAFETY: raising the break maps zeroed pages between the old and the
+    // new break, which nothing else uses; the kernel returns the old break
+    // when it refuses.
+    let got = unsafe { libc::syscall(libc::SYS_brk, want) } as usize;
+    (got == want).then_some(now)
+}
+
+/// rlsf's TLSF over [`Kernel`]: 28 size classes of 16 free lists each, for
 /// blocks up to 8 GiB (32 << 28 bytes, beyond any allocation of pidone), in a
 /// 4 KiB table (rlsf's `GlobalTlsf` has 64 × 64, 32 KiB, of which pidone
 /// would touch a few pages).
-type Tlsf = FlexTlsf<Mmap, u32, u16, 28, 16>;
+type Tlsf = FlexTlsf<Kernel, u32, u16, 28, 16>;
 
 /// The TLSF state.
 struct Pools(Tlsf);
