@@ -648,20 +648,6 @@ pub fn parse_source(s: &str) -> Result<Source> {
     Ok(Source { path: PathBuf::from(path), optional })
 }
 
-/// One of `choices`, compared ignoring ASCII case (contract section 1: every
-/// enumerated value, on the command line and in variables alike).
-fn one_of<T: Copy>(v: &str, what: &str, choices: &[(&str, T)]) -> Result<T> {
-    if let Some((_, value)) = choices.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)) {
-        return Ok(*value);
-    }
-    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
-    Err(invalid(what, v, &names.join(", ")))
-}
-
-fn parse_forward(v: &str) -> Result<Forward> {
-    one_of(v, "value", &[("auto", Forward::Auto), ("group", Forward::Group), ("child", Forward::Child)])
-}
-
 fn parse_interval(v: &str) -> Result<Duration> {
     let interval = parse_duration(v)?;
     if interval.is_zero() {
@@ -677,25 +663,50 @@ fn parse_variable_name(v: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
-fn parse_level(v: &str) -> Result<Level> {
-    Level::parse(v).ok_or_else(|| invalid("log level", v, "error, warn, info, debug"))
-}
-
-fn parse_log_format(v: &str) -> Result<Format> {
-    one_of(v, "log format", &[("text", Format::Text), ("json", Format::Json)])
-}
-
-fn parse_env_format(v: &str) -> Result<EnvFormat> {
-    one_of(v, "format", &[("dotenv", EnvFormat::Dotenv), ("shell", EnvFormat::Shell), ("json", EnvFormat::Json)])
-}
-
 /// A TCP port: decimal digits only, 1-65535.
 fn parse_port(v: &str) -> Result<u16> {
     number(v).and_then(|n| u16::try_from(n).ok()).filter(|&p| p != 0).ok_or_else(|| invalid("port", v, "1-65535"))
 }
 
+// Every enumerated value is compared ignoring ASCII case (contract section 1),
+// on the command line and in variables alike.
+
+fn parse_level(v: &str) -> Result<Level> {
+    Level::parse(v).ok_or_else(|| invalid("log level", v, "error, warn, info, debug"))
+}
+
+fn parse_forward(v: &str) -> Result<Forward> {
+    match v.to_ascii_lowercase().as_str() {
+        "auto" => Ok(Forward::Auto),
+        "group" => Ok(Forward::Group),
+        "child" => Ok(Forward::Child),
+        _ => Err(invalid("value", v, "auto, group, child")),
+    }
+}
+
+fn parse_log_format(v: &str) -> Result<Format> {
+    match v.to_ascii_lowercase().as_str() {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        _ => Err(invalid("log format", v, "text, json")),
+    }
+}
+
+fn parse_env_format(v: &str) -> Result<EnvFormat> {
+    match v.to_ascii_lowercase().as_str() {
+        "dotenv" => Ok(EnvFormat::Dotenv),
+        "shell" => Ok(EnvFormat::Shell),
+        "json" => Ok(EnvFormat::Json),
+        _ => Err(invalid("format", v, "dotenv, shell, json")),
+    }
+}
+
 fn parse_method(v: &str) -> Result<Method> {
-    one_of(v, "method", &[("GET", Method::Get), ("HEAD", Method::Head)])
+    match v.to_ascii_uppercase().as_str() {
+        "GET" => Ok(Method::Get),
+        "HEAD" => Ok(Method::Head),
+        _ => Err(invalid("method", v, "GET, HEAD")),
+    }
 }
 
 /// The options of every mode at their defaults. The mode being parsed gets
