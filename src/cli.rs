@@ -494,55 +494,55 @@ pub fn env_name(long: &'static str) -> String {
 /// The variables pidone reads outside the option table (`probe` reads its port).
 const OTHER_VARIABLES: [&str; 1] = ["PIDONE_PROBE_PORT"];
 
-/// One warning for each `PIDONE_*` name in `names` that no mode reads (a typo
+/// The warning for `name` when it is a `PIDONE_*` name no mode reads (a typo
 /// is not an error), naming the closest variable pidone knows when one is close:
 /// within two edits, or one name the other's prefix (`PIDONE_GRACE_PERIOD`).
-pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a std::ffi::OsStr>) -> Vec<String> {
-    let known: Vec<String> = OPTIONS
-        .iter()
-        .filter(|row| row.var)
-        .map(|row| env_name(row.long))
-        .chain(OTHER_VARIABLES.iter().map(|name| name.to_string()))
-        .collect();
-    let mut warnings = Vec::new();
-    for name in names {
-        let name = name.to_string_lossy();
-        if !name.starts_with("PIDONE_") || known.iter().any(|k| *k == name) {
-            continue;
-        }
-        let upper = name.to_ascii_uppercase();
-        let near = |k: &&String| {
-            let prefix = upper.strip_prefix(k.as_str()).is_some_and(|rest| rest.starts_with('_'))
-                || (k.starts_with(upper.as_str()) && upper.len() > 7);
-            let edits = if upper.len() <= k.len() + 2 { edit_distance(upper.as_bytes(), k.as_bytes()) } else { 3 };
-            // Fewer edits first, then the longer shared prefix.
-            (edits <= 2 || prefix).then_some((edits, usize::MAX - k.len()))
-        };
-        let closest = known.iter().filter_map(|k| near(&k).map(|rank| (rank, k))).min();
-        warnings.push(match closest {
-            Some((_, k)) => format!("{name} is not a pidone variable and is ignored (did you mean {k}?)"),
-            None => format!("{name} is not a pidone variable and is ignored"),
-        });
+pub fn unknown_variable(name: &std::ffi::OsStr) -> Option<String> {
+    let name = name.to_string_lossy();
+    if !name.starts_with("PIDONE_") {
+        return None;
     }
-    warnings
+    let upper = name.to_ascii_uppercase();
+    // Ranked by fewer edits first, then the longer shared prefix.
+    let mut closest: Option<((usize, usize), String)> = None;
+    let variables = OPTIONS.iter().filter(|row| row.var).map(|row| env_name(row.long));
+    for known in variables.chain(OTHER_VARIABLES.map(String::from)) {
+        if known == name {
+            return None;
+        }
+        let prefix = upper.strip_prefix(known.as_str()).is_some_and(|rest| rest.starts_with('_'))
+            || (known.starts_with(upper.as_str()) && upper.len() > 7);
+        let edits = if upper.len() <= known.len() + 2 { edit_distance(upper.as_bytes(), known.as_bytes()) } else { 3 };
+        if edits <= 2 || prefix {
+            let candidate = ((edits, usize::MAX - known.len()), known);
+            if closest.as_ref().is_none_or(|best| candidate < *best) {
+                closest = Some(candidate);
+            }
+        }
+    }
+    Some(match closest {
+        Some((_, k)) => format!("{name} is not a pidone variable and is ignored (did you mean {k}?)"),
+        None => format!("{name} is not a pidone variable and is ignored"),
+    })
 }
 
-/// The Levenshtein distance between `a` and `b`.
+/// The Levenshtein distance between `a` and `b`, keeping one row of the table:
+/// `row[j]` is the distance between the part of `a` read so far and `b[..j]`.
 fn edit_distance(a: &[u8], b: &[u8]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, &ca) in a.iter().enumerate() {
-        let mut cur = Vec::with_capacity(prev.len());
-        cur.push(i.saturating_add(1));
-        for (j, &cb) in b.iter().enumerate() {
-            let at = |row: &[usize], k: usize| row.get(k).copied().unwrap_or(usize::MAX);
-            let replace = at(&prev, j).saturating_add(usize::from(ca != cb));
-            let delete = at(&prev, j.saturating_add(1)).saturating_add(1);
-            let insert = cur.last().copied().unwrap_or(usize::MAX).saturating_add(1);
-            cur.push(replace.min(delete).min(insert));
+        // The cells up-left and left of the one being computed.
+        let (mut diagonal, mut left) = (i, i + 1);
+        if let Some(first) = row.first_mut() {
+            *first = left;
         }
-        prev = cur;
+        for (above, &cb) in row.iter_mut().skip(1).zip(b) {
+            let here = (diagonal + usize::from(ca != cb)).min(*above + 1).min(left + 1);
+            (diagonal, left) = (*above, here);
+            *above = here;
+        }
     }
-    prev.last().copied().unwrap_or(0)
+    row.last().copied().unwrap_or(0)
 }
 
 /// The error for a value that is not one of the accepted ones.
@@ -648,20 +648,6 @@ pub fn parse_source(s: &str) -> Result<Source> {
     Ok(Source { path: PathBuf::from(path), optional })
 }
 
-/// One of `choices`, compared ignoring ASCII case (contract section 1: every
-/// enumerated value, on the command line and in variables alike).
-fn one_of<T: Copy>(v: &str, what: &str, choices: &[(&str, T)]) -> Result<T> {
-    if let Some((_, value)) = choices.iter().find(|(name, _)| name.eq_ignore_ascii_case(v)) {
-        return Ok(*value);
-    }
-    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
-    Err(invalid(what, v, &names.join(", ")))
-}
-
-fn parse_forward(v: &str) -> Result<Forward> {
-    one_of(v, "value", &[("auto", Forward::Auto), ("group", Forward::Group), ("child", Forward::Child)])
-}
-
 fn parse_interval(v: &str) -> Result<Duration> {
     let interval = parse_duration(v)?;
     if interval.is_zero() {
@@ -677,25 +663,50 @@ fn parse_variable_name(v: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
-fn parse_level(v: &str) -> Result<Level> {
-    Level::parse(v).ok_or_else(|| invalid("log level", v, "error, warn, info, debug"))
-}
-
-fn parse_log_format(v: &str) -> Result<Format> {
-    one_of(v, "log format", &[("text", Format::Text), ("json", Format::Json)])
-}
-
-fn parse_env_format(v: &str) -> Result<EnvFormat> {
-    one_of(v, "format", &[("dotenv", EnvFormat::Dotenv), ("shell", EnvFormat::Shell), ("json", EnvFormat::Json)])
-}
-
 /// A TCP port: decimal digits only, 1-65535.
 fn parse_port(v: &str) -> Result<u16> {
     number(v).and_then(|n| u16::try_from(n).ok()).filter(|&p| p != 0).ok_or_else(|| invalid("port", v, "1-65535"))
 }
 
+// Every enumerated value is compared ignoring ASCII case (contract section 1),
+// on the command line and in variables alike.
+
+fn parse_level(v: &str) -> Result<Level> {
+    Level::parse(v).ok_or_else(|| invalid("log level", v, "error, warn, info, debug"))
+}
+
+fn parse_forward(v: &str) -> Result<Forward> {
+    match v.to_ascii_lowercase().as_str() {
+        "auto" => Ok(Forward::Auto),
+        "group" => Ok(Forward::Group),
+        "child" => Ok(Forward::Child),
+        _ => Err(invalid("value", v, "auto, group, child")),
+    }
+}
+
+fn parse_log_format(v: &str) -> Result<Format> {
+    match v.to_ascii_lowercase().as_str() {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        _ => Err(invalid("log format", v, "text, json")),
+    }
+}
+
+fn parse_env_format(v: &str) -> Result<EnvFormat> {
+    match v.to_ascii_lowercase().as_str() {
+        "dotenv" => Ok(EnvFormat::Dotenv),
+        "shell" => Ok(EnvFormat::Shell),
+        "json" => Ok(EnvFormat::Json),
+        _ => Err(invalid("format", v, "dotenv, shell, json")),
+    }
+}
+
 fn parse_method(v: &str) -> Result<Method> {
-    one_of(v, "method", &[("GET", Method::Get), ("HEAD", Method::Head)])
+    match v.to_ascii_uppercase().as_str() {
+        "GET" => Ok(Method::Get),
+        "HEAD" => Ok(Method::Head),
+        _ => Err(invalid("method", v, "GET, HEAD")),
+    }
 }
 
 /// The options of every mode at their defaults. The mode being parsed gets
@@ -1293,7 +1304,9 @@ mod tests {
 
     #[test]
     fn unknown_variables_get_a_warning_with_the_closest_name() {
-        let warn = |names: &[&str]| unknown_variables(names.iter().map(std::ffi::OsStr::new));
+        let warn = |names: &[&str]| -> Vec<String> {
+            names.iter().filter_map(|name| unknown_variable(std::ffi::OsStr::new(name))).collect()
+        };
         assert_eq!(
             warn(&["PIDONE_GRACE", "PIDONE_PROBE_PORT", "PIDONE_USER", "PIDONE_TIMEOUT", "PATH", "PIDONEX"]),
             vec!["PIDONE_TIMEOUT is not a pidone variable and is ignored"]
@@ -1310,6 +1323,9 @@ mod tests {
         );
         assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
         assert_eq!(edit_distance(b"", b"ab"), 2);
+        assert_eq!(edit_distance(b"ab", b""), 2);
+        assert_eq!(edit_distance(b"PIDONE_GARCE", b"PIDONE_GRACE"), 2);
+        assert_eq!(edit_distance(b"flaw", b"lawn"), 2);
     }
 
     #[test]

@@ -71,8 +71,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let (log_opts, parsed) = cli::parse_logged(args, &vars);
     log::configure(log_opts.level, log_opts.format);
     if !matches!(parsed, Ok(Mode::Help(_) | Mode::Version | Mode::License)) {
-        for warning in cli::unknown_variables(base.iter().map(|(name, _)| name)) {
-            log::warning!("{warning}");
+        for (name, _) in base.iter() {
+            if let Some(warning) = cli::unknown_variable(name) {
+                log::warning!("{warning}");
+            }
         }
     }
     let ended = parsed.and_then(|mode| match mode {
