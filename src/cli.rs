@@ -941,7 +941,7 @@ impl Settings {
             }
             Sub::Run => {
                 self.run.command = words;
-                Mode::Run(self.run)
+                Mode::Run(Box::new(self.run))
             }
         })
     }
@@ -1054,7 +1054,7 @@ mod tests {
 
     fn run(v: &[&str], vars: &dyn Fn(&str) -> Option<OsString>) -> Result<Run> {
         match parse(args(v), vars)? {
-            Mode::Run(r) => Ok(r),
+            Mode::Run(r) => Ok(*r),
             other => panic!("not run mode: {other:?}"),
         }
     }

@@ -10,12 +10,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// What one invocation asks for. Built once and moved once per process, so
-/// the size difference between the modes costs nothing worth a box.
+/// What one invocation asks for. Run mode's options are boxed: they are the
+/// largest by far, and every move of a `Mode` would copy them on PID 1's stack.
 #[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
 pub enum Mode {
-    Run(Run),
+    Run(Box<Run>),
     Env(EnvCmd),
     Probe(Probe),
     Wait(Wait),

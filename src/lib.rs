@@ -81,7 +81,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Mode::Help(text) => print(&text),
         Mode::Version => print(version::version_line()),
         Mode::License => print(notices::license_text()),
-        Mode::Run(opts) => cmd::run::main(opts, base, inherited).map(Ended::Code),
+        Mode::Run(opts) => cmd::run::main(*opts, base, inherited).map(Ended::Code),
         Mode::Env(opts) => cmd::env::main(opts, base, inherited).map(|()| Ended::Code(0)),
         Mode::Probe(opts) => cmd::probe::main(opts).map(Ended::Probe),
         Mode::Wait(opts) => cmd::wait::main(opts).map(Ended::Wait),
