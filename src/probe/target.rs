@@ -31,11 +31,19 @@ pub enum Dest {
     Unix(PathBuf),
 }
 
+/// An HTTP request: `host` is the `Host` header, `path` the request target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTarget {
+    pub dest: Dest,
+    pub host: String,
+    pub path: String,
+    pub auth: Option<String>,
+}
+
 /// What one check does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
-    /// An HTTP request: `host` is the `Host` header, `path` the request target.
-    Http { dest: Dest, host: String, path: String, auth: Option<String> },
+    Http(HttpTarget),
     /// A TCP connect.
     Tcp(Host, u16),
     /// The path exists.
@@ -244,7 +252,11 @@ fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> ProbeTarge
         }
         None => (Dest::Tcp(ip, port), format!("http://{host_text}:{port}{path}")),
     };
-    ProbeTarget { check: Check::Http { dest, host, path, auth: basic_auth(userinfo) }, shown, port_note: None }
+    ProbeTarget {
+        check: Check::Http(HttpTarget { dest, host, path, auth: basic_auth(userinfo) }),
+        shown,
+        port_note: None,
+    }
 }
 
 fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<ProbeTarget> {
@@ -383,7 +395,7 @@ mod tests {
         let t = parse_probe(Some("http://bob:s3cret@[::1]:8080/ready?x=1#frag"), None, None, &none).unwrap();
         assert_eq!(t.shown, "http://[::1]:8080/ready?x=1");
         match &t.check {
-            Check::Http { dest, host, path, auth } => {
+            Check::Http(HttpTarget { dest, host, path, auth }) => {
                 assert_eq!(*dest, Dest::Tcp(Host::Ip("::1".parse().unwrap()), 8080));
                 assert_eq!(host, "[::1]:8080");
                 assert_eq!(path, "/ready?x=1");
@@ -393,7 +405,7 @@ mod tests {
         }
         let t = parse_probe(Some("http://LocalHost:81"), None, None, &none).unwrap();
         assert_eq!(t.shown, "http://localhost:81/");
-        assert!(matches!(t.check, Check::Http { dest: Dest::Tcp(Host::Localhost, 81), .. }));
+        assert!(matches!(t.check, Check::Http(HttpTarget { dest: Dest::Tcp(Host::Localhost, 81), .. })));
         let t = parse_probe(Some("http://db.internal/x"), None, None, &none).unwrap();
         assert_eq!(t.shown, "http://db.internal:80/x");
         let t = parse_probe(Some("tcp://10.0.0.1:5432"), None, None, &none).unwrap();
@@ -426,7 +438,7 @@ mod tests {
                 let raw = format!("http://user:{pw}@{host}/p");
                 let text = match parse_probe(Some(&raw), None, None, &none) {
                     Ok(t) => {
-                        let Check::Http { auth, .. } = &t.check else { panic!("{raw}") };
+                        let Check::Http(HttpTarget { auth, .. }) = &t.check else { panic!("{raw}") };
                         let creds = format!("user:{pw}");
                         assert_eq!(auth.as_deref(), Some(format!("Basic {}", base64(creds.as_bytes())).as_str()));
                         t.shown
