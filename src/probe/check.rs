@@ -4,7 +4,7 @@
 use super::deadline::Deadline;
 use super::failure::{Complaint, Failure};
 use super::http::{self, Request, Response};
-use super::target::{Check, Dest, ProbeTarget};
+use super::target::{Check, Dest, HttpTarget, ProbeTarget};
 use super::{net, target};
 use crate::config::Method;
 use crate::error::{Error, Result};
@@ -96,10 +96,8 @@ pub fn parse_header(h: &str) -> Result<(String, String)> {
 }
 
 /// One HTTP exchange with `target`, bounded by `dl`.
-fn http_exchange(check: &Check, spec: &HttpCheck, dl: &Deadline) -> std::result::Result<Response, Failure> {
-    let Check::Http { dest, host, path, auth } = check else {
-        return Err(Failure::NotHttp);
-    };
+fn http_exchange(target: &HttpTarget, spec: &HttpCheck, dl: &Deadline) -> std::result::Result<Response, Failure> {
+    let HttpTarget { dest, host, path, auth } = target;
     let req = Request { method: spec.method, host, path, auth: auth.as_deref(), headers: &spec.headers };
     let needle = spec.needle.as_deref().map(str::as_bytes);
     match dest {
@@ -123,8 +121,8 @@ fn complaint(resp: &Response, spec: &HttpCheck) -> Option<Complaint> {
 pub fn attempt(target: &ProbeTarget, spec: &HttpCheck, budget: Duration) -> std::result::Result<(), Failure> {
     let dl = Deadline::new(budget);
     match &target.check {
-        Check::Http { .. } => {
-            let resp = http_exchange(&target.check, spec, &dl)?;
+        Check::Http(http) => {
+            let resp = http_exchange(http, spec, &dl)?;
             complaint(&resp, spec).map_or(Ok(()), |why| Err(Failure::Unhealthy { status: resp.status, why }))
         }
         Check::Tcp(h, port) => net::connect_tcp(h, *port, &dl).map(drop),
@@ -167,8 +165,8 @@ fn one_line(s: &str) -> String {
 pub fn probe_line(target: &ProbeTarget, spec: &HttpCheck, timeout: Duration) -> (bool, String) {
     let dl = Deadline::new(timeout);
     let (method, result) = match &target.check {
-        Check::Http { .. } => {
-            let result = http_exchange(&target.check, spec, &dl).map(|resp| {
+        Check::Http(http) => {
+            let result = http_exchange(http, spec, &dl).map(|resp| {
                 let why = complaint(&resp, spec);
                 let elapsed = show_elapsed(resp.elapsed);
                 match why {

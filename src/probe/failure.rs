@@ -155,8 +155,6 @@ pub enum Failure {
         status: u16,
         why: Complaint,
     },
-    /// An HTTP exchange asked of a target that is not HTTP.
-    NotHttp,
     /// A `file://` target given to the probe, which checks only HTTP and TCP.
     NotProbeTarget,
     /// The wait's deadline passed; `pending` lists what did not answer.
@@ -218,7 +216,6 @@ impl fmt::Display for Failure {
             Failure::Switched => f.write_str("status 101 switches protocols: there is no body to search"),
             Failure::BadChunk => f.write_str("invalid chunked encoding in the body"),
             Failure::Unhealthy { status, why } => write!(f, "status {status}{why}"),
-            Failure::NotHttp => f.write_str("not an HTTP target"),
             Failure::NotProbeTarget => f.write_str("not a probe target"),
             Failure::WaitTimedOut { total, pending } => {
                 write!(f, "timed out after {} waiting for {pending}", Shown(*total))

@@ -81,26 +81,27 @@ pub fn method_name(m: Method) -> &'static str {
 
 impl Request<'_> {
     fn bytes(&self) -> Vec<u8> {
-        let method = method_name(self.method);
         let has = |n: &str| self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
         let mut s = String::new();
-        s.extend([method, " ", self.path, " HTTP/1.1\r\n"]);
+        s.extend([method_name(self.method), " ", self.path, " HTTP/1.1\r\n"]);
+        let mut header = |name: &str, value: &str| s.extend([name, ": ", value, "\r\n"]);
         if !has("host") {
-            s.extend(["Host: ", self.host, "\r\n"]);
+            header("Host", self.host);
         }
         if !has("user-agent") {
-            s.push_str(concat!("User-Agent: pidone-probe/", env!("CARGO_PKG_VERSION"), "\r\n"));
+            header("User-Agent", concat!("pidone-probe/", env!("CARGO_PKG_VERSION")));
         }
         if !has("accept") {
-            s.push_str("Accept: */*\r\n");
+            header("Accept", "*/*");
         }
         if let Some(auth) = self.auth.filter(|_| !has("authorization")) {
-            s.extend(["Authorization: ", auth, "\r\n"]);
+            header("Authorization", auth);
         }
         for (k, v) in self.headers {
-            s.extend([k, ": ", v, "\r\n"]);
+            header(k, v);
         }
-        s.push_str("Connection: close\r\n\r\n");
+        header("Connection", "close");
+        s.push_str("\r\n");
         s.into_bytes()
     }
 }

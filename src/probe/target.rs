@@ -31,11 +31,19 @@ pub enum Dest {
     Unix(PathBuf),
 }
 
+/// An HTTP request: `host` is the `Host` header, `path` the request target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTarget {
+    pub dest: Dest,
+    pub host: String,
+    pub path: String,
+    pub auth: Option<String>,
+}
+
 /// What one check does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
-    /// An HTTP request: `host` is the `Host` header, `path` the request target.
-    Http { dest: Dest, host: String, path: String, auth: Option<String> },
+    Http(HttpTarget),
     /// A TCP connect.
     Tcp(Host, u16),
     /// The path exists.
@@ -75,7 +83,7 @@ struct Url<'a> {
 /// query of a URL without credentials is written `%40`. Parsing and
 /// [`redact`] share this rule, so no message shows text sent as credentials.
 fn split_url(s: &str) -> Option<(&str, Option<&str>, &str, &str)> {
-    let i = s.as_bytes().windows(3).position(|w| w == b"://")?;
+    let i = s.find("://")?;
     let (scheme, rest) = (s.get(..i)?, s.get(i + 3..)?);
     let from = rest.find('@').unwrap_or(0);
     let end = rest.get(from..)?.find(['/', '?', '#']).map_or(rest.len(), |e| from + e);
@@ -103,7 +111,14 @@ fn bad(target: &str, why: Arguments<'_>) -> Error {
 
 /// A decimal number in `range`: digits only, no sign or spaces.
 pub fn number(s: &str, range: RangeInclusive<u16>) -> Option<u16> {
-    s.parse().ok().filter(|n| range.contains(n) && s.bytes().all(|b| b.is_ascii_digit()))
+    if s.is_empty() {
+        return None;
+    }
+    let n = s.bytes().try_fold(0u16, |n, b| {
+        let digit = b.is_ascii_digit().then(|| u16::from(b - b'0'))?;
+        n.checked_mul(10)?.checked_add(digit)
+    })?;
+    range.contains(&n).then_some(n)
 }
 
 /// A request path or query: printable ASCII without spaces (percent-encode the rest).
@@ -237,7 +252,11 @@ fn http_target(url: Url, port: Option<u16>, unix: Option<PathBuf>) -> ProbeTarge
         }
         None => (Dest::Tcp(ip, port), format!("http://{host_text}:{port}{path}")),
     };
-    ProbeTarget { check: Check::Http { dest, host, path, auth: basic_auth(userinfo) }, shown, port_note: None }
+    ProbeTarget {
+        check: Check::Http(HttpTarget { dest, host, path, auth: basic_auth(userinfo) }),
+        shown,
+        port_note: None,
+    }
 }
 
 fn tcp_target(target: &str, url: Url, port: Option<u16>) -> Result<ProbeTarget> {
@@ -376,7 +395,7 @@ mod tests {
         let t = parse_probe(Some("http://bob:s3cret@[::1]:8080/ready?x=1#frag"), None, None, &none).unwrap();
         assert_eq!(t.shown, "http://[::1]:8080/ready?x=1");
         match &t.check {
-            Check::Http { dest, host, path, auth } => {
+            Check::Http(HttpTarget { dest, host, path, auth }) => {
                 assert_eq!(*dest, Dest::Tcp(Host::Ip("::1".parse().unwrap()), 8080));
                 assert_eq!(host, "[::1]:8080");
                 assert_eq!(path, "/ready?x=1");
@@ -386,7 +405,7 @@ mod tests {
         }
         let t = parse_probe(Some("http://LocalHost:81"), None, None, &none).unwrap();
         assert_eq!(t.shown, "http://localhost:81/");
-        assert!(matches!(t.check, Check::Http { dest: Dest::Tcp(Host::Localhost, 81), .. }));
+        assert!(matches!(t.check, Check::Http(HttpTarget { dest: Dest::Tcp(Host::Localhost, 81), .. })));
         let t = parse_probe(Some("http://db.internal/x"), None, None, &none).unwrap();
         assert_eq!(t.shown, "http://db.internal:80/x");
         let t = parse_probe(Some("tcp://10.0.0.1:5432"), None, None, &none).unwrap();
@@ -419,7 +438,7 @@ mod tests {
                 let raw = format!("http://user:{pw}@{host}/p");
                 let text = match parse_probe(Some(&raw), None, None, &none) {
                     Ok(t) => {
-                        let Check::Http { auth, .. } = &t.check else { panic!("{raw}") };
+                        let Check::Http(HttpTarget { auth, .. }) = &t.check else { panic!("{raw}") };
                         let creds = format!("user:{pw}");
                         assert_eq!(auth.as_deref(), Some(format!("Basic {}", base64(creds.as_bytes())).as_str()));
                         t.shown
