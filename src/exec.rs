@@ -40,6 +40,18 @@ struct Candidate {
     script_argv: CStrArray,
 }
 
+impl Candidate {
+    /// `path`, and `/bin/sh PATH ARGS...` for it (`args`: the command's
+    /// arguments after its name).
+    fn new(path: Rc<CStr>, shell: &Rc<CStr>, args: &[Rc<CStr>]) -> Candidate {
+        let mut script = Vec::with_capacity(args.len().saturating_add(2));
+        script.push(shell.clone());
+        script.push(path.clone());
+        script.extend_from_slice(args);
+        Candidate { path, script_argv: CStrArray::new(script) }
+    }
+}
+
 fn cstring(s: &OsStr, what: &str) -> Result<Rc<CStr>> {
     CString::new(s.as_bytes()).map(Rc::from).map_err(|_| Error::config(format!("{what} contains a NUL byte")))
 }
@@ -66,29 +78,22 @@ impl Program {
         for arg in command {
             argv.push(cstring(arg, "an argument")?);
         }
-        let envp = CStrArray::new(env.to_envp().into_iter().map(Rc::from).collect());
-        let mut paths = Vec::new();
+        let envp = CStrArray::new(env.to_envp());
+        let shell: Rc<CStr> = Rc::from(SHELL);
+        let args = argv.get(1..).unwrap_or_default();
+        let mut candidates = Vec::new();
         if first.as_bytes().contains(&b'/') {
-            paths.push(cstring(first, "the command")?);
+            candidates.push(Candidate::new(cstring(first, "the command")?, &shell, args));
         } else if !first.is_empty() {
             let path = env.get("PATH").map_or(DEFAULT_PATH.as_bytes(), OsStr::as_bytes);
             for dir in path.split(|&b| b == b':') {
                 let dir = if dir.is_empty() { &b"."[..] } else { dir };
                 // A directory holding a NUL byte cannot be searched: skip it.
                 if let Ok(full) = CString::new([dir, b"/", first.as_bytes()].concat()) {
-                    paths.push(Rc::from(full));
+                    candidates.push(Candidate::new(Rc::from(full), &shell, args));
                 }
             }
         }
-        let shell: Rc<CStr> = Rc::from(SHELL);
-        let candidates = paths
-            .into_iter()
-            .map(|path| {
-                let args = argv.iter().skip(1).cloned();
-                let script = [shell.clone(), path.clone()].into_iter().chain(args).collect();
-                Candidate { path, script_argv: CStrArray::new(script) }
-            })
-            .collect();
         let program = Program { name, candidates, argv: CStrArray::new(argv), envp };
         program.check_size(exec_limit(sys::stack_limit()))?;
         Ok(program)

@@ -3,8 +3,9 @@
 //! pidone never calls setenv: the result is handed to execve as it is.
 
 use crate::error::{Error, Result};
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use std::rc::Rc;
 
 /// Whether `s` is a valid variable name: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn valid_name(s: &str) -> bool {
@@ -163,7 +164,7 @@ impl Environment {
 
     /// `NAME=value` strings for execve. Entries that cannot be passed (a NUL
     /// byte, which std never yields from the process environment) are left out.
-    pub fn to_envp(&self) -> Vec<CString> {
+    pub fn to_envp(&self) -> Vec<Rc<CStr>> {
         let mut envp = Vec::with_capacity(self.vars.len());
         for (k, v) in self.iter() {
             // Room for the `=` and for the NUL that CString::new appends, so it never reallocates.
@@ -171,7 +172,7 @@ impl Environment {
             s.extend_from_slice(k.as_bytes());
             s.push(b'=');
             s.extend_from_slice(v.as_bytes());
-            envp.extend(CString::new(s).ok());
+            envp.extend(CString::new(s).ok().map(Rc::from));
         }
         envp
     }
