@@ -32,7 +32,8 @@ pub struct Proc {
 /// Parse the fields pidone needs from a /proc/PID/stat line. The command name
 /// sits in parentheses and may itself contain spaces and parentheses.
 pub fn parse_stat(line: &str) -> Option<Proc> {
-    let open = line.find(" (")?;
+    // The pid ends at the first " (" (two bytes: a plain scan, not str's substring searcher).
+    let open = line.as_bytes().windows(2).position(|w| w == b" (")?;
     let close = line.rfind(')')?;
     let pid = line.get(..open)?.trim_ascii().parse().ok()?;
     let mut rest = line.get(close + 1..)?.split_ascii_whitespace();
