@@ -241,17 +241,15 @@ impl Watch {
                 Ok(fd) => self.fds.push((pid, fd)),
                 // Gone between the scan and now.
                 Err(Errno::ESRCH) => {}
-                Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
-                    // Out of descriptors: give two back, or the next /proc
-                    // scan (a directory and a stat file) could not run.
-                    log::debug!("pidfd_open({pid}): {}: rescanning /proc instead", errno_text(e));
-                    self.fds.truncate(self.fds.len().saturating_sub(2));
-                    self.blind = true;
-                    break;
-                }
                 Err(e) => {
                     log::debug!("pidfd_open({pid}): {}: rescanning /proc instead", errno_text(e));
                     self.blind = true;
+                    if matches!(e, Errno::EMFILE | Errno::ENFILE) {
+                        // Out of descriptors: give two back, or the next /proc
+                        // scan (a directory and a stat file) could not run.
+                        self.fds.truncate(self.fds.len().saturating_sub(2));
+                        break;
+                    }
                 }
             }
         }
