@@ -49,11 +49,21 @@ fn own_pid() -> i32 {
     Pid::own().raw()
 }
 
+/// The process whose stat file is at `path`; `None` when it cannot be read
+/// (a process may exit between readdir and read) or parsed.
+fn read_stat(path: &str) -> Option<Proc> {
+    let Ok(sys::Found::Regular(stat)) = sys::read_regular(std::path::Path::new(path), STAT_MAX) else {
+        return None;
+    };
+    std::str::from_utf8(&stat).ok().and_then(parse_stat)
+}
+
 /// Every process /proc shows, or `None` when /proc cannot be trusted: missing,
 /// unreadable, or mounted for another PID namespace than pidone's.
 pub fn scan() -> Option<Vec<Proc>> {
-    let own = std::fs::read_link("/proc/self").ok()?;
-    if own.to_str()?.parse::<i32>().ok()? != own_pid() {
+    // /proc/self is pidone under the pid it has in the /proc's namespace,
+    // and that is its own pid only in a /proc of its own PID namespace.
+    if read_stat("/proc/self/stat")?.pid != own_pid() {
         return None;
     }
     let mut out = Vec::new();
@@ -64,13 +74,7 @@ pub fn scan() -> Option<Vec<Proc>> {
         if !name.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        // A process may exit between readdir and read: skip it.
-        let path = format!("/proc/{name}/stat");
-        let Ok(crate::sys::Found::Regular(stat)) = crate::sys::read_regular(std::path::Path::new(&path), STAT_MAX)
-        else {
-            continue;
-        };
-        if let Some(p) = std::str::from_utf8(&stat).ok().and_then(parse_stat) {
+        if let Some(p) = read_stat(&format!("/proc/{name}/stat")) {
             out.push(p);
         }
     }
