@@ -83,12 +83,12 @@ pub fn scan() -> Option<Vec<Proc>> {
 
 /// The live processes pidone must stop: all but itself as PID 1, else its
 /// descendants. `skip_pgrp` leaves out one process group.
-pub fn targets(procs: &[Proc], me: i32, pid1: bool, skip_pgrp: Option<i32>) -> Vec<i32> {
+pub fn targets(procs: &[Proc], me: i32, pid1: bool, skip_pgrp: Option<i32>) -> Vec<Proc> {
     let keep = |p: &Proc| !p.zombie && p.pid != me && Some(p.pgrp) != skip_pgrp;
     let mut out = Vec::new();
     if pid1 {
         for p in procs.iter().filter(|p| keep(p)) {
-            out.push(p.pid);
+            out.push(*p);
         }
         return out;
     }
@@ -108,7 +108,7 @@ pub fn targets(procs: &[Proc], me: i32, pid1: bool, skip_pgrp: Option<i32>) -> V
             }
             queue.push(p.pid);
             if keep(p) {
-                out.push(p.pid);
+                out.push(*p);
             }
         }
     }
@@ -150,10 +150,9 @@ pub fn signal_leftovers(sig: Signal, pid1: bool, child_pgrp: Pid, skip_pgrp: Opt
     let me = own_pid();
     let own_tty = procs.iter().find(|p| p.pid == me).map_or(0, |p| p.tty);
     let left = if skip_pgrp.is_some() { targets(&procs, me, pid1, None).len() } else { 0 };
-    let mut list = targets(&procs, me, pid1, skip_pgrp.map(Pid::raw));
-    list.sort_unstable();
+    let list = targets(&procs, me, pid1, skip_pgrp.map(Pid::raw));
     let mut out = Signalled { left: Some(left.max(list.len())), sent: Some(list.len()), denied: 0, first_denied: None };
-    for p in procs.iter().filter(|p| list.binary_search(&p.pid).is_ok()) {
+    for p in &list {
         let Some(pid) = Pid::new(p.pid) else { continue };
         let to = Recipient::Process(pid);
         match sys::kill(to, sig) {
@@ -191,7 +190,7 @@ pub fn kill_all(pid1: bool, child_pgrp: Pid) -> Option<usize> {
     let _ = sys::kill(Recipient::Group(child_pgrp), Signal::KILL);
     let procs = scan()?;
     let list = targets(&procs, own_pid(), false, None);
-    for pid in list.iter().copied().filter_map(Pid::new) {
+    for pid in list.iter().filter_map(|p| Pid::new(p.pid)) {
         send_logged(Recipient::Process(pid), Signal::KILL);
     }
     Some(list.len())
@@ -209,6 +208,11 @@ fn pidfd_room() -> usize {
     usize::try_from(room).unwrap_or(usize::MAX).min(MAX_PIDFDS)
 }
 
+/// Whether the process of `pidfd` has exited (its pidfd polls readable).
+fn exited(pidfd: &OwnedFd) -> bool {
+    sys::poll_readable(pidfd.as_raw_fd(), 0).unwrap_or(true)
+}
+
 /// The processes pidone waits for but cannot wait() for, each by a pidfd.
 /// Where a pidfd cannot be had (kernel before 5.3, too many processes for
 /// [`MAX_PIDFDS`] or for RLIMIT_NOFILE), the watch is `blind`: the loop then rescans /proc on a
@@ -223,16 +227,16 @@ impl Watch {
     /// Stop watching the processes that exited (their pidfds poll readable;
     /// their pids may be reused).
     pub fn prune(&mut self) {
-        self.fds.retain(|(_, fd)| !sys::poll_readable(fd.as_raw_fd(), 0).unwrap_or(true));
+        self.fds.retain(|(_, fd)| !exited(fd));
     }
 
-    /// Watch exactly the processes `pids`.
-    pub fn refresh(&mut self, pids: &[i32]) {
-        self.prune();
-        self.fds.retain(|(pid, _)| pids.contains(pid));
+    /// Watch exactly the processes `procs`.
+    pub fn refresh(&mut self, procs: &[Proc]) {
+        // Keep the pidfds of the listed processes that have not exited.
+        self.fds.retain(|(pid, fd)| procs.iter().any(|p| p.pid == *pid) && !exited(fd));
         self.blind = false;
         let room = pidfd_room();
-        for &pid in pids {
+        for &Proc { pid, .. } in procs {
             if self.fds.iter().any(|(p, _)| *p == pid) {
                 continue;
             }
@@ -298,6 +302,10 @@ mod tests {
         Proc { pid, ppid, pgrp, tty: 0, zombie: false }
     }
 
+    fn pids(procs: &[Proc]) -> Vec<i32> {
+        procs.iter().map(|p| p.pid).collect()
+    }
+
     #[test]
     fn sighup_goes_to_leftovers_on_a_terminal_other_than_pidones() {
         let on = |tty| Proc { tty, ..p(7, 0, 7) };
@@ -313,7 +321,7 @@ mod tests {
         let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id() as i32;
         let mut w = Watch::default();
-        w.refresh(&[pid]);
+        w.refresh(&[p(pid, 1, pid)]);
         if w.blind() {
             // No pidfds on this kernel: the /proc rescan covers it.
             child.kill().unwrap();
@@ -326,9 +334,9 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(sys::poll_readable(fd, 1000).unwrap(), "an exited one polls readable");
-        w.refresh(&[pid]);
+        w.refresh(&[p(pid, 1, pid)]);
         assert!(w.is_empty(), "an exited process is dropped even if its pid shows again");
-        w.refresh(&[i32::MAX]);
+        w.refresh(&[p(i32::MAX, 1, i32::MAX)]);
         assert!(w.is_empty() && !w.blind(), "a pid that does not exist is skipped");
     }
 
@@ -336,7 +344,7 @@ mod tests {
     fn pid1_targets_everyone_but_itself_zombies_and_the_skipped_group() {
         let mut procs = vec![p(1, 0, 1), p(5, 1, 5), p(6, 5, 5), p(9, 1, 9), p(12, 9, 12)];
         procs.push(Proc { pid: 13, ppid: 1, pgrp: 13, tty: 0, zombie: true });
-        let mut t = targets(&procs, 1, true, Some(5));
+        let mut t = pids(&targets(&procs, 1, true, Some(5)));
         t.sort();
         assert_eq!(t, vec![9, 12]);
     }
@@ -351,10 +359,10 @@ mod tests {
             p(400, 1, 400),
             p(401, 400, 400),
         ];
-        let mut t = targets(&procs, 100, false, None);
+        let mut t = pids(&targets(&procs, 100, false, None));
         t.sort();
         assert_eq!(t, vec![200, 201, 300]);
-        let mut t = targets(&procs, 100, false, Some(200));
+        let mut t = pids(&targets(&procs, 100, false, Some(200)));
         t.sort();
         assert_eq!(t, vec![300], "a descendant of a skipped group member is still found");
     }
