@@ -9,8 +9,6 @@ use crate::error::{Result, cannot};
 use crate::exec::Program;
 use crate::sys::{self, Errno, Forked, Pid, SigSet};
 use nix::unistd::pipe2;
-use std::fs::File;
-use std::io::{Read, Write};
 use std::os::fd::RawFd;
 
 /// Fork and exec `program`; returns the child's pid once it has exec'd.
@@ -36,8 +34,10 @@ pub fn spawn(program: &Program, mask: SigSet, defaults: SigSet, tty: Option<RawF
             sys::set_default(defaults);
             let _ = sys::set_signal_mask(mask);
             let err = program.exec();
-            let mut wr = File::from(wr);
-            let _ = wr.write_all(&(err as i32).to_ne_bytes());
+            // One write: a pipe takes up to PIPE_BUF bytes at once, nothing
+            // else writes to this one, and pidone installs no signal handler
+            // that could interrupt the call.
+            let _ = nix::unistd::write(&wr, &(err as i32).to_ne_bytes());
             sys::exit_now(crate::exec::exit_code(err))
         }
         Ok(Forked::Parent(child)) => {
@@ -46,11 +46,10 @@ pub fn spawn(program: &Program, mask: SigSet, defaults: SigSet, tty: Option<RawF
             // pidone forwards; EACCES once the child has exec'd is fine.
             let _ = sys::setpgid(child, child);
             let mut buf = [0u8; 4];
-            let mut rd = File::from(rd);
             let n = loop {
-                match rd.read(&mut buf) {
+                match nix::unistd::read(&rd, &mut buf) {
                     Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(Errno::EINTR) => continue,
                     Err(_) => break 0,
                 }
             };
