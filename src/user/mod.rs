@@ -16,6 +16,7 @@ use crate::error::{Error, Result, errno_text};
 use crate::log;
 use db::{Group, Table, User};
 use drop::Creds;
+use nix::unistd::{ResGid, ResUid};
 use spec::{Token, UserSpec};
 use std::ffi::OsStr;
 use std::fmt;
@@ -116,13 +117,17 @@ fn refuse_root(why: fmt::Arguments<'_>) -> Error {
     ))
 }
 
+/// pidone's real, effective and saved uids and gids.
+fn current_ids() -> Result<(ResUid, ResGid)> {
+    let idle = |e| Error::config(format!("cannot read the current ids: {}", errno_text(e)));
+    Ok((nix::unistd::getresuid().map_err(idle)?, nix::unistd::getresgid().map_err(idle)?))
+}
+
 /// A setuid or setgid pidone (real and effective ids differ) would read
 /// files, test paths and connect to sockets with ids its caller does not
 /// have: `lib::main` calls this first, in every mode, before anything is read.
 pub fn refuse_setid() -> Result<()> {
-    let idle = |e| Error::config(format!("cannot read the current ids: {}", errno_text(e)));
-    let uids = nix::unistd::getresuid().map_err(idle)?;
-    let gids = nix::unistd::getresgid().map_err(idle)?;
+    let (uids, gids) = current_ids()?;
     if uids.real == uids.effective && gids.real == gids.effective {
         return Ok(());
     }
@@ -181,9 +186,7 @@ pub fn drop_for_checks(user: Option<&str>) -> Result<()> {
 /// Resolve `opts`, enforce the non-root rule and drop privileges in the
 /// calling process.
 pub fn apply(opts: &UserOpts) -> Result<Applied> {
-    let idle = |e| Error::config(format!("cannot read the current ids: {}", errno_text(e)));
-    let uids = nix::unistd::getresuid().map_err(idle)?;
-    let gids = nix::unistd::getresgid().map_err(idle)?;
+    let (uids, gids) = current_ids()?;
     let euid = uids.effective.as_raw();
     let Some(Sourced { value: text, from }) = opts.user.as_ref() else {
         if euid != 0 {
