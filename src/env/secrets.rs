@@ -38,21 +38,26 @@ fn at(path: &Path, msg: &dyn std::fmt::Display) -> Error {
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> Error {
-    at(path, &format_args!("{}{}", io_text(e), not_root_hint(e)))
+    at(path, &format_args!("{}{}", io_text(e), NotRootHint(e)))
 }
 
 /// For a permission error while pidone runs non-root (`docker run --user`,
 /// a pod's `runAsUser`): which uid it runs as, and what reads root-only
-/// secrets. Empty otherwise.
-fn not_root_hint(e: &std::io::Error) -> String {
-    let uid = nix::unistd::geteuid().as_raw();
-    if e.kind() != std::io::ErrorKind::PermissionDenied || uid == 0 {
-        return String::new();
+/// secrets. Nothing otherwise.
+struct NotRootHint<'a>(&'a std::io::Error);
+
+impl std::fmt::Display for NotRootHint<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let uid = nix::unistd::geteuid().as_raw();
+        if self.0.kind() != std::io::ErrorKind::PermissionDenied || uid == 0 {
+            return Ok(());
+        }
+        write!(
+            f,
+            " (pidone runs as uid {uid}: root-only secrets need the container to start as root with PIDONE_USER set, \
+             so that pidone reads them before it drops to that user)"
+        )
     }
-    format!(
-        " (pidone runs as uid {uid}: root-only secrets need the container to start as root with PIDONE_USER set, \
-         so that pidone reads them before it drops to that user)"
-    )
 }
 
 fn not_regular(path: &Path, meta: &Metadata) -> Error {
@@ -132,7 +137,7 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
         Err(e) => {
             return Err(at(
                 &dir.path,
-                &format_args!("cannot read secrets directory: {}{}", io_text(&e), not_root_hint(&e)),
+                &format_args!("cannot read secrets directory: {}{}", io_text(&e), NotRootHint(&e)),
             ));
         }
     };
