@@ -120,7 +120,11 @@ impl PollSet {
     /// Watch every descriptor of `fds` for POLLIN (a pidfd polls readable
     /// once its process has exited).
     pub fn readable(fds: impl Iterator<Item = RawFd>) -> PollSet {
-        PollSet { fds: fds.map(|fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect() }
+        let mut set = PollSet { fds: Vec::new() };
+        for fd in fds {
+            set.fds.push(libc::pollfd { fd, events: libc::POLLIN, revents: 0 });
+        }
+        set
     }
 
     pub fn len(&self) -> usize {
