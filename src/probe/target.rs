@@ -83,7 +83,7 @@ struct Url<'a> {
 /// query of a URL without credentials is written `%40`. Parsing and
 /// [`redact`] share this rule, so no message shows text sent as credentials.
 fn split_url(s: &str) -> Option<(&str, Option<&str>, &str, &str)> {
-    let i = s.find("://")?;
+    let i = s.as_bytes().windows(3).position(|w| w == b"://")?;
     let (scheme, rest) = (s.get(..i)?, s.get(i + 3..)?);
     let from = rest.find('@').unwrap_or(0);
     let end = rest.get(from..)?.find(['/', '?', '#']).map_or(rest.len(), |e| from + e);
