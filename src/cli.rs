@@ -18,6 +18,7 @@ use crate::config::{EnvCmd, EnvFormat, Forward, Method, Mode, Probe, Run, Source
 use crate::config::{EnvOpts, LogOpts, Origin, Sourced, UserOpts, WaitOpts};
 use crate::error::{Error, Result};
 use crate::log::{Format, Level};
+use crate::number::decimal;
 use crate::signals::SignalMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -597,30 +598,19 @@ fn part_ms(num: &str, scale: u64) -> std::result::Result<u64, &'static str> {
     if !digits(int) || frac.is_some_and(|f| !digits(f)) {
         return Err(DURATION_SYNTAX);
     }
-    let whole = number(int).and_then(|n| n.checked_mul(scale)).ok_or(DURATION_LONG)?;
+    let whole = decimal(int).and_then(|n| n.checked_mul(scale)).ok_or(DURATION_LONG)?;
     let frac = frac.unwrap_or_default().trim_end_matches('0');
     if frac.is_empty() {
         return Ok(whole);
     }
     // FRACTION / 10^len, in milliseconds: exact, or finer than the smallest step.
     let fine = || DURATION_FINE;
-    let numerator = number(frac).map(u128::from).ok_or_else(fine)? * u128::from(scale);
+    let numerator = decimal(frac).map(u128::from).ok_or_else(fine)? * u128::from(scale);
     let denominator = u32::try_from(frac.len()).ok().and_then(|n| 10u128.checked_pow(n)).ok_or_else(fine)?;
     if numerator % denominator != 0 {
         return Err(DURATION_FINE);
     }
     u64::try_from(numerator / denominator).ok().and_then(|f| whole.checked_add(f)).ok_or(DURATION_LONG)
-}
-
-/// A number of decimal digits only (no sign, no blanks); `None` when empty or too large.
-fn number(s: &str) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    s.bytes().try_fold(0u64, |n, b| {
-        let digit = b.is_ascii_digit().then(|| u64::from(b - b'0'))?;
-        n.checked_mul(10)?.checked_add(digit)
-    })
 }
 
 /// Parse a boolean variable or `--flag=VALUE`: 1/true/yes/on, 0/false/no/off.
@@ -633,7 +623,7 @@ pub fn parse_bool(s: &str) -> Result<bool> {
 }
 
 fn parse_exit_code(s: &str) -> Result<u8> {
-    number(s.trim_ascii()).and_then(|n| u8::try_from(n).ok()).ok_or_else(|| invalid("exit code", s, "0-255"))
+    decimal(s.trim_ascii()).and_then(|n| u8::try_from(n).ok()).ok_or_else(|| invalid("exit code", s, "0-255"))
 }
 
 /// A path option that may start with `?` to mark it optional.
@@ -665,7 +655,7 @@ fn parse_variable_name(v: &str) -> Result<String> {
 
 /// A TCP port: decimal digits only, 1-65535.
 fn parse_port(v: &str) -> Result<u16> {
-    number(v).and_then(|n| u16::try_from(n).ok()).filter(|&p| p != 0).ok_or_else(|| invalid("port", v, "1-65535"))
+    decimal(v).and_then(|n| u16::try_from(n).ok()).filter(|&p| p != 0).ok_or_else(|| invalid("port", v, "1-65535"))
 }
 
 // Every enumerated value is compared ignoring ASCII case (contract section 1),

@@ -22,6 +22,7 @@ pub mod fuzzing;
 mod heap;
 pub mod log;
 pub mod notices;
+pub mod number;
 pub mod probe;
 pub mod signals;
 pub mod supervise;

@@ -7,6 +7,7 @@
 //! its SIGRTMIN).
 
 use crate::error::{Error, Result};
+use crate::number::decimal;
 use crate::sys::{SigSet, Signal};
 use std::fmt;
 
@@ -110,10 +111,9 @@ impl fmt::Display for Name {
 /// Parse a signal: `TERM`, `SIGterm`, `15`, `RTMIN+2`, `RTMAX-1`.
 pub fn parse(s: &str) -> Result<Signal> {
     let t = s.trim_ascii();
-    let sig = if is_number(t) {
-        t.parse().ok().and_then(Signal::new)
-    } else {
-        by_name(strip_prefix_ci(t, "SIG").unwrap_or(t))
+    let sig = match decimal(t) {
+        Some(n) => i32::try_from(n).ok().and_then(Signal::new),
+        None => by_name(strip_prefix_ci(t, "SIG").unwrap_or(t)),
     };
     sig.ok_or_else(|| Error::config(format!("invalid signal '{s}'")))
 }
@@ -122,12 +122,7 @@ pub fn parse(s: &str) -> Result<Signal> {
 /// (`None`: drop the signal).
 pub fn parse_map_to(s: &str) -> Result<Option<Signal>> {
     let t = s.trim_ascii();
-    if is_number(t) && t.bytes().all(|b| b == b'0') { Ok(None) } else { parse(s).map(Some) }
-}
-
-/// Whether `t` is all ASCII digits (and not empty).
-fn is_number(t: &str) -> bool {
-    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
+    if decimal(t) == Some(0) { Ok(None) } else { parse(s).map(Some) }
 }
 
 /// `s` without `prefix`, compared ignoring ASCII case.
@@ -146,15 +141,8 @@ fn by_name(body: &str) -> Option<Signal> {
     } else {
         (RTMAX, '-', strip_prefix_ci(body, "RTMAX")?)
     };
-    let off: i32 = if rest.is_empty() {
-        0
-    } else {
-        let digits = rest.strip_prefix(sign)?;
-        if !is_number(digits) {
-            return None;
-        }
-        digits.parse().ok()?
-    };
+    let off: i32 =
+        if rest.is_empty() { 0 } else { decimal(rest.strip_prefix(sign)?).and_then(|n| i32::try_from(n).ok())? };
     let n = if sign == '+' { base.checked_add(off)? } else { base - off };
     if (RTMIN..=RTMAX).contains(&n) { Signal::new(n) } else { None }
 }

@@ -111,7 +111,7 @@ pub fn parse_resolv_conf(text: &str) -> Conf {
             }
             Some("options") => {
                 for o in words {
-                    if let Some(n) = o.strip_prefix("ndots:").and_then(|n| n.parse::<u64>().ok()) {
+                    if let Some(n) = o.strip_prefix("ndots:").and_then(crate::number::decimal) {
                         conf.ndots = usize::try_from(n).unwrap_or(MAX_NDOTS).min(MAX_NDOTS);
                     }
                 }

@@ -111,14 +111,7 @@ fn bad(target: &str, why: Arguments<'_>) -> Error {
 
 /// A decimal number in `range`: digits only, no sign or spaces.
 pub fn number(s: &str, range: RangeInclusive<u16>) -> Option<u16> {
-    if s.is_empty() {
-        return None;
-    }
-    let n = s.bytes().try_fold(0u16, |n, b| {
-        let digit = b.is_ascii_digit().then(|| u16::from(b - b'0'))?;
-        n.checked_mul(10)?.checked_add(digit)
-    })?;
-    range.contains(&n).then_some(n)
+    crate::number::decimal(s).and_then(|n| u16::try_from(n).ok()).filter(|n| range.contains(n))
 }
 
 /// A request path or query: printable ASCII without spaces (percent-encode the rest).

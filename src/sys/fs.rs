@@ -101,7 +101,7 @@ pub fn close_fds_except(keep: RawFd) {
     }
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return };
     let fds: Vec<RawFd> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter_map(|e| crate::number::decimal(e.ok()?.file_name().to_str()?).and_then(|n| RawFd::try_from(n).ok()))
         .filter(|&fd: &RawFd| fd > 2 && fd as u32 != keep)
         .collect();
     for fd in fds {

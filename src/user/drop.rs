@@ -73,7 +73,7 @@ const CAP_SETUID: &str = " (is CAP_SETUID missing?)";
 
 /// How many threads /proc/self/status says the process has (`Threads:`).
 fn threads_in_status(status: &str) -> Option<u64> {
-    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim_ascii().parse().ok())
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| crate::number::decimal(n.trim_ascii()))
 }
 
 /// What the guard decides, given /proc/self/status (`None`: unreadable) and

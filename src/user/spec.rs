@@ -65,8 +65,8 @@ pub fn parse_id(s: &str) -> std::result::Result<u32, &'static str> {
     }
     // At most 10 digits fit below 2^31; longer strings are out of range
     // whatever their value, and never parsed into a wider type.
-    match s.parse::<u64>() {
-        Ok(v) if s.len() <= 10 && v <= u64::from(MAX_ID) => u32::try_from(v).map_err(|_| "out of range"),
+    match crate::number::decimal(s) {
+        Some(v) if s.len() <= 10 && v <= u64::from(MAX_ID) => u32::try_from(v).map_err(|_| "out of range"),
         _ => Err("out of range 0-2147483647"),
     }
 }
