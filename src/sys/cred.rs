@@ -7,6 +7,25 @@
 
 use nix::errno::Errno;
 
+/// The id calls' numbers. On 32-bit Arm the plain numbers are the old calls
+/// with 16-bit ids (a uid above 65535 would be cut short, and setgroups would
+/// read the list as 16-bit gids); the `*32` calls take whole ids, as musl's
+/// own wrappers use them. The other targets have only 32-bit-id calls.
+#[cfg(target_arch = "arm")]
+mod nr {
+    pub use libc::{
+        SYS_getgroups32 as GETGROUPS, SYS_setgroups32 as SETGROUPS, SYS_setresgid32 as SETRESGID,
+        SYS_setresuid32 as SETRESUID, SYS_setuid32 as SETUID,
+    };
+}
+#[cfg(not(target_arch = "arm"))]
+mod nr {
+    pub use libc::{
+        SYS_getgroups as GETGROUPS, SYS_setgroups as SETGROUPS, SYS_setresgid as SETRESGID, SYS_setresuid as SETRESUID,
+        SYS_setuid as SETUID,
+    };
+}
+
 fn check(rc: libc::c_long) -> Result<(), Errno> {
     if rc < 0 { Err(Errno::last()) } else { Ok(()) }
 }
@@ -14,25 +33,25 @@ fn check(rc: libc::c_long) -> Result<(), Errno> {
 /// setgroups(2): the calling thread's supplementary groups become `groups`.
 pub fn setgroups(groups: &[u32]) -> Result<(), Errno> {
     // SAFETY: the kernel reads groups.len() gids from a live slice.
-    check(unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) })
+    check(unsafe { libc::syscall(nr::SETGROUPS, groups.len(), groups.as_ptr()) })
 }
 
 /// setresgid(gid, gid, gid): real, effective and saved gid.
 pub fn setresgid(gid: u32) -> Result<(), Errno> {
     // SAFETY: integer-only syscall.
-    check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) })
+    check(unsafe { libc::syscall(nr::SETRESGID, gid, gid, gid) })
 }
 
 /// setresuid(uid, uid, uid): real, effective and saved uid.
 pub fn setresuid(uid: u32) -> Result<(), Errno> {
     // SAFETY: integer-only syscall.
-    check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) })
+    check(unsafe { libc::syscall(nr::SETRESUID, uid, uid, uid) })
 }
 
 /// setuid(2), which for an unprivileged caller sets the effective uid only.
 fn setuid(uid: u32) -> Result<(), Errno> {
     // SAFETY: integer-only syscall.
-    check(unsafe { libc::syscall(libc::SYS_setuid, uid) })
+    check(unsafe { libc::syscall(nr::SETUID, uid) })
 }
 
 /// A way back to root that a completed privilege drop must have closed.
@@ -60,10 +79,10 @@ pub fn regains_root(way: RootRegain) -> bool {
 /// getgroups(2): the calling thread's supplementary groups.
 pub fn getgroups() -> Result<Vec<u32>, Errno> {
     // SAFETY: a zero size asks for the count only; nothing is written.
-    let n = unsafe { libc::syscall(libc::SYS_getgroups, 0, std::ptr::null_mut::<u32>()) };
+    let n = unsafe { libc::syscall(nr::GETGROUPS, 0, std::ptr::null_mut::<u32>()) };
     let mut out = vec![0u32; usize::try_from(n).map_err(|_| Errno::last())?];
     // SAFETY: out has room for out.len() gids.
-    let n = unsafe { libc::syscall(libc::SYS_getgroups, out.len(), out.as_mut_ptr()) };
+    let n = unsafe { libc::syscall(nr::GETGROUPS, out.len(), out.as_mut_ptr()) };
     out.truncate(usize::try_from(n).map_err(|_| Errno::last())?);
     Ok(out)
 }
