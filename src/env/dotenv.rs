@@ -302,6 +302,13 @@ fn unescape_single(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The control-character escapes of a double-quoted value: the letter after
+/// the backslash and the byte it stands for. [`Expander::seq`] reads them and
+/// [`quote`] writes them, so the two cannot disagree. (`\\`, `\"` and `\$`
+/// stand for the character itself.)
+const ESCAPES: [(u8, u8); 7] =
+    [(b'n', b'\n'), (b'r', b'\r'), (b't', b'\t'), (b'a', 0x07), (b'b', 0x08), (b'f', 0x0c), (b'v', 0x0b)];
+
 /// Escapes (double quotes only) and `$` substitutions over one value.
 struct Expander<'a> {
     cur: Parser<'a>,
@@ -350,15 +357,11 @@ impl<'a> Expander<'a> {
                 b'}' if open.is_some() => return Ok(out),
                 // Compose's escapes; any other `\x` is kept as written.
                 b'\\' if self.double_quoted => match self.cur.bump() {
-                    Some(b'n') => out.push(b'\n'),
-                    Some(b'r') => out.push(b'\r'),
-                    Some(b't') => out.push(b'\t'),
-                    Some(b'a') => out.push(0x07),
-                    Some(b'b') => out.push(0x08),
-                    Some(b'f') => out.push(0x0c),
-                    Some(b'v') => out.push(0x0b),
                     Some(e @ (b'\\' | b'"' | b'$')) => out.push(e),
-                    Some(other) => out.extend_from_slice(&[b'\\', other]),
+                    Some(letter) => match ESCAPES.iter().find(|&&(l, _)| l == letter) {
+                        Some(&(_, byte)) => out.push(byte),
+                        None => out.extend_from_slice(&[b'\\', letter]),
+                    },
                     None => out.push(b'\\'),
                 },
                 b'$' => self.dollar(scope, live, depth, &mut out)?,
@@ -483,18 +486,14 @@ pub fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '$' => out.push_str("\\$"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\u{0b}' => out.push_str("\\v"),
-            c => out.push(c),
+        if matches!(c, '\\' | '"' | '$') {
+            out.push('\\');
+            out.push(c);
+        } else if let Some(&(letter, _)) = ESCAPES.iter().find(|&&(_, byte)| char::from(byte) == c) {
+            out.push('\\');
+            out.push(char::from(letter));
+        } else {
+            out.push(c);
         }
     }
     out.push('"');
