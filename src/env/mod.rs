@@ -61,14 +61,14 @@ impl dotenv::Scope for FileScope<'_> {
 pub(crate) fn load(opts: &EnvOpts, base: Environment) -> Result<Loader> {
     let mut loader = Loader::new(base, opts.override_existing);
     for file in &opts.files {
+        let shown = file.path.to_string_lossy();
         let Some(src) = secrets::read_file(&file.path, file.optional)? else {
-            log::debug!("{}: optional env file is missing", file.path.to_string_lossy());
+            log::debug!("{shown}: optional env file is missing");
             continue;
         };
         let mut scope = FileScope { loader: &mut loader, path: &file.path, count: 0 };
-        dotenv::parse(&src, &mut scope)
-            .map_err(|e| Error::config(format!("{}:{}: {}", file.path.to_string_lossy(), e.line, e.msg)))?;
-        log::debug!("{}: {} variables loaded", file.path.to_string_lossy(), scope.count);
+        dotenv::parse(&src, &mut scope).map_err(|e| Error::config(format!("{shown}:{}: {}", e.line, e.msg)))?;
+        log::debug!("{shown}: {} variables loaded", scope.count);
     }
     for dir in &opts.secrets_dirs {
         secrets::load_dir(&mut loader, dir)?;
