@@ -285,18 +285,16 @@ impl<'a> Parser<'a> {
 /// quote is looked for, so `'a\\'` ends at its last quote, as in Compose.
 fn unescape_single(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
-    let mut it = body.iter().copied().peekable();
+    let mut it = body.iter().copied();
     while let Some(c) = it.next() {
-        match (c, it.peek()) {
-            (b'\\', Some(b'\'')) => {
-                out.push(b'\'');
-                it.next();
-            }
-            (b'\\', Some(&next)) => {
-                out.extend_from_slice(&[b'\\', next]);
-                it.next();
-            }
-            _ => out.push(c),
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some(b'\'') => out.push(b'\''),
+            Some(next) => out.extend_from_slice(&[b'\\', next]),
+            None => out.push(b'\\'),
         }
     }
     out
