@@ -6,6 +6,7 @@
 //! caller decides precedence and what a later `$NAME` sees.
 
 use super::environment::valid_name;
+use std::borrow::Cow;
 
 /// How deep `${A:-${B:-…}}` may nest: deeper is an error, never a deep stack.
 const MAX_NESTING: usize = 16;
@@ -23,11 +24,12 @@ pub const MAX_DEFINED: usize = 16 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub line: usize,
-    pub msg: String,
+    /// Most messages are fixed text; a few are formatted.
+    pub msg: Cow<'static, str>,
 }
 
 impl SyntaxError {
-    fn new(line: usize, msg: &str) -> SyntaxError {
+    fn new(line: usize, msg: impl Into<Cow<'static, str>>) -> SyntaxError {
         SyntaxError { line, msg: msg.into() }
     }
 
@@ -69,10 +71,10 @@ pub fn nul_line(src: &[u8]) -> Option<usize> {
 pub fn parse(src: &[u8], scope: &mut dyn Scope) -> Result<(), SyntaxError> {
     let src = src.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(src);
     if let Some(line) = nul_line(src) {
-        return Err(SyntaxError { line, msg: "contains a NUL byte".into() });
+        return Err(SyntaxError::new(line, "contains a NUL byte"));
     }
     if let Err(e) = std::str::from_utf8(src) {
-        return Err(SyntaxError { line: line_of(src, e.valid_up_to()), msg: "invalid UTF-8".into() });
+        return Err(SyntaxError::new(line_of(src, e.valid_up_to()), "invalid UTF-8"));
     }
     // CRLF line ends become LF everywhere, quoted values included.
     let (mut text, mut crlf) = (Vec::new(), false);
@@ -221,10 +223,10 @@ impl<'a> Parser<'a> {
         };
         self.defined = self.defined.saturating_add(value.len());
         if self.defined > MAX_DEFINED {
-            return Err(SyntaxError {
+            return Err(SyntaxError::new(
                 line,
-                msg: format!("more than {} MiB of values after substitution", MAX_DEFINED >> 20),
-            });
+                format!("more than {} MiB of values after substitution", MAX_DEFINED >> 20),
+            ));
         }
         scope.define(name, Some(value), line);
         Ok(())
@@ -321,10 +323,6 @@ impl<'a> Expander<'a> {
         Expander { cur: Parser { s, i: 0, line, defined: 0 }, double_quoted, substituted: false }
     }
 
-    fn err(&self, line: usize, msg: String) -> SyntaxError {
-        SyntaxError { line, msg }
-    }
-
     fn expand(mut self, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
         self.seq(scope, None, true, 0)
     }
@@ -347,7 +345,7 @@ impl<'a> Expander<'a> {
             }
             let Some(c) = self.cur.bump() else {
                 return match open {
-                    Some(line) => Err(self.err(line, "unterminated ${ (missing })".into())),
+                    Some(line) => Err(SyntaxError::new(line, "unterminated ${ (missing })")),
                     None => Ok(out),
                 };
             };
@@ -415,11 +413,11 @@ impl<'a> Expander<'a> {
         out: &mut Vec<u8>,
     ) -> Result<(), SyntaxError> {
         if depth >= MAX_NESTING {
-            return Err(self.err(line, format!("${{…}} nested more than {MAX_NESTING} deep")));
+            return Err(SyntaxError::new(line, format!("${{…}} nested more than {MAX_NESTING} deep")));
         }
         let name = self.name();
         if !valid_name(name) {
-            return Err(self.err(line, "invalid substitution: ${ must be followed by a variable name".into()));
+            return Err(SyntaxError::new(line, "invalid substitution: ${ must be followed by a variable name"));
         }
         let (colon, op) = match (self.cur.peek(), self.cur.s.get(self.cur.i + 1).copied()) {
             (Some(b'}'), _) => {
@@ -435,11 +433,11 @@ impl<'a> Expander<'a> {
                 self.cur.i += 1;
                 (false, op)
             }
-            (None, _) => return Err(self.err(line, "unterminated ${ (missing })".into())),
+            (None, _) => return Err(SyntaxError::new(line, "unterminated ${ (missing })")),
             _ => {
-                return Err(self.err(
+                return Err(SyntaxError::new(
                     line,
-                    "invalid substitution: expected ${X} ${X:-d} ${X-d} ${X:?msg} ${X?msg} ${X:+a} or ${X+a}".into(),
+                    "invalid substitution: expected ${X} ${X:-d} ${X-d} ${X:?msg} ${X?msg} ${X:+a} or ${X+a}",
                 ));
             }
         };
@@ -457,7 +455,7 @@ impl<'a> Expander<'a> {
             let what = if colon && set { "is empty" } else { "is not set" };
             let colon = if raw.is_empty() { "" } else { ": " };
             let msg = String::from_utf8_lossy(raw);
-            return Err(self.err(line, format!("required variable {name} {what}{colon}{msg}")));
+            return Err(SyntaxError::new(line, format!("required variable {name} {what}{colon}{msg}")));
         }
         if use_word {
             out.extend_from_slice(&word);
@@ -753,7 +751,7 @@ mod tests {
             parse(b"A=1\nB=\xff\xfe", &mut m).map(|()| m)
         });
         let e = e.err().unwrap();
-        assert_eq!((e.line, e.msg.as_str()), (2, "invalid UTF-8"));
+        assert_eq!((e.line, &*e.msg), (2, "invalid UTF-8"));
     }
 
     /// A malformed line may be the continuation of an unquoted multi-line
