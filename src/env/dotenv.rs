@@ -6,6 +6,7 @@
 //! caller decides precedence and what a later `$NAME` sees.
 
 use super::environment::valid_name;
+use std::borrow::Cow;
 
 /// How deep `${A:-${B:-…}}` may nest: deeper is an error, never a deep stack.
 const MAX_NESTING: usize = 16;
@@ -23,11 +24,12 @@ pub const MAX_DEFINED: usize = 16 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub line: usize,
-    pub msg: String,
+    /// Most messages are fixed text; a few are formatted.
+    pub msg: Cow<'static, str>,
 }
 
 impl SyntaxError {
-    fn new(line: usize, msg: &str) -> SyntaxError {
+    fn new(line: usize, msg: impl Into<Cow<'static, str>>) -> SyntaxError {
         SyntaxError { line, msg: msg.into() }
     }
 
@@ -69,10 +71,10 @@ pub fn nul_line(src: &[u8]) -> Option<usize> {
 pub fn parse(src: &[u8], scope: &mut dyn Scope) -> Result<(), SyntaxError> {
     let src = src.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(src);
     if let Some(line) = nul_line(src) {
-        return Err(SyntaxError { line, msg: "contains a NUL byte".into() });
+        return Err(SyntaxError::new(line, "contains a NUL byte"));
     }
     if let Err(e) = std::str::from_utf8(src) {
-        return Err(SyntaxError { line: line_of(src, e.valid_up_to()), msg: "invalid UTF-8".into() });
+        return Err(SyntaxError::new(line_of(src, e.valid_up_to()), "invalid UTF-8"));
     }
     // CRLF line ends become LF everywhere, quoted values included.
     let (mut text, mut crlf) = (Vec::new(), false);
@@ -221,10 +223,10 @@ impl<'a> Parser<'a> {
         };
         self.defined = self.defined.saturating_add(value.len());
         if self.defined > MAX_DEFINED {
-            return Err(SyntaxError {
+            return Err(SyntaxError::new(
                 line,
-                msg: format!("more than {} MiB of values after substitution", MAX_DEFINED >> 20),
-            });
+                format!("more than {} MiB of values after substitution", MAX_DEFINED >> 20),
+            ));
         }
         scope.define(name, Some(value), line);
         Ok(())
@@ -285,22 +287,27 @@ impl<'a> Parser<'a> {
 /// quote is looked for, so `'a\\'` ends at its last quote, as in Compose.
 fn unescape_single(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
-    let mut it = body.iter().copied().peekable();
+    let mut it = body.iter().copied();
     while let Some(c) = it.next() {
-        match (c, it.peek()) {
-            (b'\\', Some(b'\'')) => {
-                out.push(b'\'');
-                it.next();
-            }
-            (b'\\', Some(&next)) => {
-                out.extend_from_slice(&[b'\\', next]);
-                it.next();
-            }
-            _ => out.push(c),
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some(b'\'') => out.push(b'\''),
+            Some(next) => out.extend_from_slice(&[b'\\', next]),
+            None => out.push(b'\\'),
         }
     }
     out
 }
+
+/// The control-character escapes of a double-quoted value: the letter after
+/// the backslash and the byte it stands for. [`Expander::seq`] reads them and
+/// [`quote`] writes them, so the two cannot disagree. (`\\`, `\"` and `\$`
+/// stand for the character itself.)
+const ESCAPES: [(u8, u8); 7] =
+    [(b'n', b'\n'), (b'r', b'\r'), (b't', b'\t'), (b'a', 0x07), (b'b', 0x08), (b'f', 0x0c), (b'v', 0x0b)];
 
 /// Escapes (double quotes only) and `$` substitutions over one value.
 struct Expander<'a> {
@@ -314,10 +321,6 @@ impl<'a> Expander<'a> {
     /// The value text `s`, which starts on `line`.
     fn new(s: &'a [u8], line: usize, double_quoted: bool) -> Self {
         Expander { cur: Parser { s, i: 0, line, defined: 0 }, double_quoted, substituted: false }
-    }
-
-    fn err(&self, line: usize, msg: String) -> SyntaxError {
-        SyntaxError { line, msg }
     }
 
     fn expand(mut self, scope: &mut dyn Scope) -> Result<Vec<u8>, SyntaxError> {
@@ -342,7 +345,7 @@ impl<'a> Expander<'a> {
             }
             let Some(c) = self.cur.bump() else {
                 return match open {
-                    Some(line) => Err(self.err(line, "unterminated ${ (missing })".into())),
+                    Some(line) => Err(SyntaxError::new(line, "unterminated ${ (missing })")),
                     None => Ok(out),
                 };
             };
@@ -350,15 +353,11 @@ impl<'a> Expander<'a> {
                 b'}' if open.is_some() => return Ok(out),
                 // Compose's escapes; any other `\x` is kept as written.
                 b'\\' if self.double_quoted => match self.cur.bump() {
-                    Some(b'n') => out.push(b'\n'),
-                    Some(b'r') => out.push(b'\r'),
-                    Some(b't') => out.push(b'\t'),
-                    Some(b'a') => out.push(0x07),
-                    Some(b'b') => out.push(0x08),
-                    Some(b'f') => out.push(0x0c),
-                    Some(b'v') => out.push(0x0b),
                     Some(e @ (b'\\' | b'"' | b'$')) => out.push(e),
-                    Some(other) => out.extend_from_slice(&[b'\\', other]),
+                    Some(letter) => match ESCAPES.iter().find(|&&(l, _)| l == letter) {
+                        Some(&(_, byte)) => out.push(byte),
+                        None => out.extend_from_slice(&[b'\\', letter]),
+                    },
                     None => out.push(b'\\'),
                 },
                 b'$' => self.dollar(scope, live, depth, &mut out)?,
@@ -414,11 +413,11 @@ impl<'a> Expander<'a> {
         out: &mut Vec<u8>,
     ) -> Result<(), SyntaxError> {
         if depth >= MAX_NESTING {
-            return Err(self.err(line, format!("${{…}} nested more than {MAX_NESTING} deep")));
+            return Err(SyntaxError::new(line, format!("${{…}} nested more than {MAX_NESTING} deep")));
         }
         let name = self.name();
         if !valid_name(name) {
-            return Err(self.err(line, "invalid substitution: ${ must be followed by a variable name".into()));
+            return Err(SyntaxError::new(line, "invalid substitution: ${ must be followed by a variable name"));
         }
         let (colon, op) = match (self.cur.peek(), self.cur.s.get(self.cur.i + 1).copied()) {
             (Some(b'}'), _) => {
@@ -434,11 +433,11 @@ impl<'a> Expander<'a> {
                 self.cur.i += 1;
                 (false, op)
             }
-            (None, _) => return Err(self.err(line, "unterminated ${ (missing })".into())),
+            (None, _) => return Err(SyntaxError::new(line, "unterminated ${ (missing })")),
             _ => {
-                return Err(self.err(
+                return Err(SyntaxError::new(
                     line,
-                    "invalid substitution: expected ${X} ${X:-d} ${X-d} ${X:?msg} ${X?msg} ${X:+a} or ${X+a}".into(),
+                    "invalid substitution: expected ${X} ${X:-d} ${X-d} ${X:?msg} ${X?msg} ${X:+a} or ${X+a}",
                 ));
             }
         };
@@ -456,7 +455,7 @@ impl<'a> Expander<'a> {
             let what = if colon && set { "is empty" } else { "is not set" };
             let colon = if raw.is_empty() { "" } else { ": " };
             let msg = String::from_utf8_lossy(raw);
-            return Err(self.err(line, format!("required variable {name} {what}{colon}{msg}")));
+            return Err(SyntaxError::new(line, format!("required variable {name} {what}{colon}{msg}")));
         }
         if use_word {
             out.extend_from_slice(&word);
@@ -483,18 +482,14 @@ pub fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '$' => out.push_str("\\$"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\u{0b}' => out.push_str("\\v"),
-            c => out.push(c),
+        if matches!(c, '\\' | '"' | '$') {
+            out.push('\\');
+            out.push(c);
+        } else if let Some(&(letter, _)) = ESCAPES.iter().find(|&&(_, byte)| char::from(byte) == c) {
+            out.push('\\');
+            out.push(char::from(letter));
+        } else {
+            out.push(c);
         }
     }
     out.push('"');
@@ -756,7 +751,7 @@ mod tests {
             parse(b"A=1\nB=\xff\xfe", &mut m).map(|()| m)
         });
         let e = e.err().unwrap();
-        assert_eq!((e.line, e.msg.as_str()), (2, "invalid UTF-8"));
+        assert_eq!((e.line, &*e.msg), (2, "invalid UTF-8"));
     }
 
     /// A malformed line may be the continuation of an unquoted multi-line

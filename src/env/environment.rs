@@ -64,11 +64,20 @@ impl Environment {
     /// `vars` in their order; a name given twice keeps its first place and
     /// its last value.
     pub(super) fn from_vars(vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
-        let mut e = Environment::default();
+        let vars = vars.into_iter();
+        let mut e = Environment::with_room(vars.size_hint().0);
         for (k, v) in vars {
             e.set(k, v);
         }
         e
+    }
+
+    /// An empty environment with room for `n` names, so that loading them
+    /// allocates `vars` and the index once instead of doubling from empty.
+    fn with_room(n: usize) -> Self {
+        // Kept at most half full, as `insert` wants (see `find`).
+        let slots = n.saturating_mul(2).checked_next_power_of_two().unwrap_or(0).max(16);
+        Environment { vars: Vec::with_capacity(n), index: vec![0; slots], used: 0 }
     }
 
     /// Open addressing with linear probing over a power-of-two `index` that
@@ -333,6 +342,11 @@ mod tests {
         assert_eq!(e.iter().count(), 2);
         let l = Loader::new(e, false);
         assert!(l.in_base("A") && l.in_base("B") && !l.in_base("C"));
+        // Sized once for the names it is given: neither list grows while they load.
+        let many: Vec<_> = (0..100).map(|i| (OsString::from(format!("V{i}")), OsString::from("x"))).collect();
+        let e = Environment::from_vars(many);
+        assert_eq!((e.vars.capacity(), e.index.len()), (100, 256));
+        assert_eq!(e.get("V99"), Some(OsStr::new("x")));
     }
 
     #[test]

@@ -18,12 +18,12 @@ use crate::error::{Error, Result};
 use crate::log;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
 
 /// One env file as a [`dotenv::Scope`] over the environment being built.
 struct FileScope<'a> {
     loader: &'a mut Loader,
-    path: &'a Path,
+    /// The file's path, as its messages show it.
+    shown: &'a str,
     count: usize,
 }
 
@@ -38,7 +38,7 @@ impl dotenv::Scope for FileScope<'_> {
         if !self.loader.override_existing && self.loader.in_base(name) {
             log::debug!(
                 "{}:{line}: {name} is already set in the environment and is kept (--env-override replaces it)",
-                self.path.to_string_lossy()
+                self.shown
             );
             return;
         }
@@ -52,7 +52,7 @@ impl dotenv::Scope for FileScope<'_> {
         log::warning!(
             "{}:{line}: a $NAME reference names an unset variable and became an empty string \
              (write $$ for a literal $)",
-            self.path.to_string_lossy()
+            self.shown
         );
     }
 }
@@ -61,14 +61,14 @@ impl dotenv::Scope for FileScope<'_> {
 pub(crate) fn load(opts: &EnvOpts, base: Environment) -> Result<Loader> {
     let mut loader = Loader::new(base, opts.override_existing);
     for file in &opts.files {
+        let shown = file.path.to_string_lossy();
         let Some(src) = secrets::read_file(&file.path, file.optional)? else {
-            log::debug!("{}: optional env file is missing", file.path.to_string_lossy());
+            log::debug!("{shown}: optional env file is missing");
             continue;
         };
-        let mut scope = FileScope { loader: &mut loader, path: &file.path, count: 0 };
-        dotenv::parse(&src, &mut scope)
-            .map_err(|e| Error::config(format!("{}:{}: {}", file.path.to_string_lossy(), e.line, e.msg)))?;
-        log::debug!("{}: {} variables loaded", file.path.to_string_lossy(), scope.count);
+        let mut scope = FileScope { loader: &mut loader, shown: &shown, count: 0 };
+        dotenv::parse(&src, &mut scope).map_err(|e| Error::config(format!("{shown}:{}: {}", e.line, e.msg)))?;
+        log::debug!("{shown}: {} variables loaded", scope.count);
     }
     for dir in &opts.secrets_dirs {
         secrets::load_dir(&mut loader, dir)?;
@@ -155,6 +155,7 @@ mod tests {
 
     use crate::config::Source;
     use crate::test_support::TempDir;
+    use std::path::Path;
 
     fn base(pairs: &[(&str, &str)]) -> Environment {
         Environment::from_pairs(pairs)

@@ -157,24 +157,21 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             continue;
         }
         let path = dir.path.join(file);
+        let shown = path.to_string_lossy();
         let meta = match fs::metadata(&path) {
             Ok(meta) => meta,
             Err(e) if dangling(&path, &e) => {
-                log::warning!(
-                    "{}: skipped: a symbolic link whose target is missing ({})",
-                    path.to_string_lossy(),
-                    io_text(&e)
-                );
+                log::warning!("{shown}: skipped: a symbolic link whose target is missing ({})", io_text(&e));
                 continue;
             }
             Err(e) => return Err(io_error(&path, &e)),
         };
         if meta.is_dir() {
-            log::debug!("{}: sub-directory ignored", path.to_string_lossy());
+            log::debug!("{shown}: sub-directory ignored");
             continue;
         }
         if !meta.is_file() {
-            log::warning!("{}: skipped: not a regular file ({})", path.to_string_lossy(), kind(&meta));
+            log::warning!("{shown}: skipped: not a regular file ({})", kind(&meta));
             continue;
         }
         let name = secret_name(file).ok_or_else(|| {
@@ -184,9 +181,9 @@ pub(super) fn load_dir(loader: &mut Loader, dir: &Source) -> Result<()> {
             return Err(at(&path, &format_args!("maps to {name}, as does {}", dir.path.join(other).to_string_lossy())));
         }
         let value = chomp(read_file(&path, false)?.unwrap_or_default());
-        log::debug!("{name}: {} bytes from {}", value.len(), path.to_string_lossy());
+        log::debug!("{name}: {} bytes from {shown}", value.len());
         if loader.env.get(&name).is_some() {
-            log::info!("{name}: the secret {} overrides an earlier value", path.to_string_lossy());
+            log::info!("{name}: the secret {shown} overrides an earlier value");
         }
         loader.load(&name, OsString::from_vec(value));
         taken.set(name, file);
