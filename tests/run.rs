@@ -84,6 +84,35 @@ fn every_forwardable_signal_reaches_the_child_once_in_order() {
 }
 
 #[test]
+fn a_burst_of_more_signals_than_one_read_takes_all_reach_the_child() {
+    // pidone takes at most 8 signals from its signalfd per read: stopped, it
+    // gets 12 distinct ones queued at once, then the SIGCONT that wakes it.
+    let dir = TempDir::new("burst");
+    let f = dir.join("sig");
+    // HUP USR1 USR2 ALRM URG WINCH RTMIN RTMIN+1..+4 RTMAX
+    let sigs = [1, 10, 12, 14, 23, 28, 34, 35, 36, 37, 38, 64];
+    let n = (sigs.len() + 1).to_string();
+    let mut r = Running::spawn(pid1(["--", &helper_str(), "sigprint", f.to_str().unwrap(), &n]));
+    wait_ready(&f);
+    r.signal(libc::SIGSTOP);
+    let stat = format!("/proc/{}/stat", r.init_pid());
+    let stopped =
+        || std::fs::read_to_string(&stat).is_ok_and(|s| s.rsplit(") ").next().is_some_and(|t| t.starts_with('T')));
+    assert!(wait_until(Duration::from_secs(5), stopped), "pidone did not stop");
+    for &sig in &sigs {
+        r.signal(sig);
+    }
+    r.signal(libc::SIGCONT);
+    assert_eq!(common::code(r.wait(T)), 0, "the child did not get all {n} signals");
+    let mut got = recorded(&f);
+    got.sort_unstable();
+    let mut want = sigs.to_vec();
+    want.push(libc::SIGCONT);
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn map_rewrites_by_name_and_number_and_drops() {
     let dir = TempDir::new("map");
     let f = dir.join("sig");
