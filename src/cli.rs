@@ -653,9 +653,10 @@ fn parse_variable_name(v: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
-/// A TCP port: decimal digits only, 1-65535.
+/// A TCP port: decimal digits only, 1-65535, by the rule of a port in a
+/// probe target.
 fn parse_port(v: &str) -> Result<u16> {
-    decimal(v).and_then(|n| u16::try_from(n).ok()).filter(|&p| p != 0).ok_or_else(|| invalid("port", v, "1-65535"))
+    crate::probe::target::number(v, 1..=65535).ok_or_else(|| invalid("port", v, "1-65535"))
 }
 
 // Every enumerated value is compared ignoring ASCII case (contract section 1),
